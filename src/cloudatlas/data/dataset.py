@@ -1,0 +1,207 @@
+"""Folder-per-class data sets: find the photos, their labels, and a leak-free split.
+
+``DATA/<label>/*.jpg`` like fastai's ``parent_label``; ``DATA/split.csv`` (path,label,split,group)
+when present fixes the benchmark split. Torch-free, so the data tools can use it too.
+"""
+from __future__ import annotations
+
+import csv
+import random
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..imageio import is_image_file
+from ..labels import canonical_label
+
+SPLIT_FILE = "split.csv"
+
+
+@dataclass(frozen=True)
+class Sample:
+    path: Path
+    label: str
+    group: str = ""  # near-duplicate cluster; a group never straddles a split
+    split: str = ""
+
+    @property
+    def key(self) -> str:
+        """Path relative to the data root, as written in split.csv."""
+        return f"{self.path.parent.name}/{self.path.name}"
+
+
+@dataclass
+class DataSplit:
+    """Samples of one data set, divided into train / valid / test parts."""
+
+    root: Path
+    labels: list[str]
+    train: list[Sample] = field(default_factory=list)
+    valid: list[Sample] = field(default_factory=list)
+    test: list[Sample] = field(default_factory=list)
+    dropped: list[Sample] = field(default_factory=list)  # conflicting labels, kept out of training
+
+    def summary(self) -> dict:
+        return {part: dict(sorted(Counter(s.label for s in getattr(self, part)).items()))
+                for part in ("train", "valid", "test", "dropped")}
+
+
+class DataError(ValueError):
+    """A data set cannot be used as given; the message says what to fix."""
+
+
+def scan_folder(root: str | Path) -> list[Sample]:
+    """Every image under ``root/<label>/``; the label is the folder name, canonicalised."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: no such folder.")
+    samples = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        label = canonical_label(folder.name)
+        samples.extend(Sample(path, label) for path in sorted(folder.iterdir())
+                       if path.is_file() and is_image_file(path))
+    if not samples:
+        raise DataError(f"{root}: no photos found. Expected one folder per label, e.g. "
+                        f"{root}/Cu/photo1.jpg, {root}/Ci/photo2.jpg.")
+    return samples
+
+
+def read_split_file(root: Path, samples: list[Sample]) -> list[Sample] | None:
+    """Attach split and group from ``root/split.csv``; None when there is no such file."""
+    csv_path = root / SPLIT_FILE
+    if not csv_path.exists():
+        return None
+    with open(csv_path, newline="") as f:
+        rows = {row["path"]: row for row in csv.DictReader(f)}
+    out = []
+    for s in samples:
+        row = rows.get(s.key)
+        if row is None:
+            continue  # photos added after the split was fixed are left out of it
+        out.append(Sample(s.path, s.label, group=row.get("group", "") or s.key, split=row["split"]))
+    return out
+
+
+def perceptual_groups(paths: list[Path], max_distance: int = 6) -> list[str]:
+    """Cluster near-duplicate photos (pHash within ``max_distance`` bits) into groups."""
+    import imagehash
+    from PIL import Image
+
+    hashes = np.zeros((len(paths), 64), dtype=bool)
+    for i, path in enumerate(paths):
+        try:
+            with Image.open(path) as img:
+                hashes[i] = imagehash.phash(img).hash.flatten()
+        except Exception:  # unreadable files get a group of their own
+            hashes[i] = np.random.default_rng(i).integers(0, 2, 64).astype(bool)
+    packed = np.packbits(hashes, axis=1).view(">u8").ravel()
+    parent = list(range(len(paths)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(paths)):
+        dist = np.array([bin(int(x)).count("1") for x in packed[i + 1:] ^ packed[i]], dtype=int)
+        for j in np.nonzero(dist <= max_distance)[0] + i + 1:
+            parent[find(int(j))] = find(i)
+    return [str(find(i)) for i in range(len(paths))]
+
+
+def group_split(samples: list[Sample], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
+    """Hold out about ``fraction`` of each label, moving whole groups so none straddles."""
+    groups: dict[str, list[Sample]] = defaultdict(list)
+    for s in samples:
+        groups[s.group or s.key].append(s)
+    # Stratify by each group's majority label; shuffle deterministically.
+    by_label: dict[str, list[str]] = defaultdict(list)
+    for gid, members in sorted(groups.items()):
+        by_label[Counter(m.label for m in members).most_common(1)[0][0]].append(gid)
+    rng = random.Random(seed)
+    held: set[str] = set()
+    for label, gids in sorted(by_label.items()):
+        rng.shuffle(gids)
+        target = round(fraction * sum(len(groups[g]) for g in gids))
+        taken = 0
+        for gid in gids:
+            if taken >= target:
+                break
+            held.add(gid)
+            taken += len(groups[gid])
+    keep = [s for s in samples if (s.group or s.key) not in held]
+    hold = [s for s in samples if (s.group or s.key) in held]
+    return keep, hold
+
+
+def conflicting_groups(samples: list[Sample]) -> set[str]:
+    """Groups of near-identical photos filed under more than one label."""
+    labels: dict[str, set[str]] = defaultdict(set)
+    for s in samples:
+        if s.group:
+            labels[s.group].add(s.label)
+    return {g for g, ls in labels.items() if len(ls) > 1}
+
+
+def outvoted_samples(samples: list[Sample]) -> list[Sample]:
+    """Photos whose label disagrees with the majority of their near-duplicates.
+
+    A group with no strict majority (an identical photo filed as both Ac and Cc) loses all its
+    members: the model cannot learn two answers to one picture.
+    """
+    votes: dict[str, Counter] = defaultdict(Counter)
+    for s in samples:
+        if s.group:
+            votes[s.group][s.label] += 1
+    out = []
+    for s in samples:
+        counts = votes.get(s.group)
+        if not counts or len(counts) == 1:
+            continue
+        (top, n_top), (_, n_second) = counts.most_common(2)
+        if s.label != top or n_top == n_second:
+            out.append(s)
+    return out
+
+
+def load_split(
+    root: str | Path,
+    split: str | None = "train",
+    valid_frac: float = 0.15,
+    test_frac: float = 0.2,
+    seed: int = 0,
+    drop_conflicts: bool = True,
+) -> DataSplit:
+    """The DataBlock of CloudAtlas: scan ``root`` and divide it into train/valid/test.
+
+    ``split='train'`` trains on the train part (valid carved from it, never from test);
+    ``split='test'`` puts the test part in ``.test``; ``split=None`` or ``'all'`` uses every photo.
+    Without a split.csv the test part is a stratified, near-duplicate-aware 20 %.
+    """
+    root = Path(root)
+    samples = scan_folder(root)
+    with_split = read_split_file(root, samples)
+    if with_split is None:
+        groups = perceptual_groups([s.path for s in samples])
+        samples = [Sample(s.path, s.label, group=g) for s, g in zip(samples, groups)]
+        rest, test = group_split(samples, test_frac, seed=1234)  # fixed: the test part never moves
+        with_split = [Sample(s.path, s.label, s.group, "train") for s in rest] + \
+                     [Sample(s.path, s.label, s.group, "test") for s in test]
+    labels = sorted({s.label for s in with_split})
+    data = DataSplit(root=root, labels=labels)
+    if split in (None, "all"):
+        pool = with_split
+    elif split in ("train", "test"):
+        pool = [s for s in with_split if s.split == "train"]
+        data.test = [s for s in with_split if s.split == "test"]
+    else:
+        raise DataError(f"Unknown split {split!r}: use train, test or all.")
+    if drop_conflicts:
+        data.dropped = outvoted_samples(pool)
+        dropped = set(data.dropped)
+        pool = [s for s in pool if s not in dropped]
+    data.train, data.valid = group_split(pool, valid_frac, seed) if valid_frac > 0 else (pool, [])
+    return data

@@ -1,0 +1,199 @@
+"""The Python inference API: ONNX Runtime, NumPy and Pillow only; importing it never imports torch.
+
+The exported model (see ``cloudatlas.export``) takes uint8 RGB pixels ``[N, S, S, 3]`` and does
+its own normalisation, so preprocessing here is just decode -> upright RGB -> centre square.
+Outputs: ``probabilities [N, C]``, ``embedding [N, D]``, ``cam [N, C, h, w]`` and, when a
+cloud/not-cloud gate is attached, ``cloud_score [N]``. Its metadata (labels, input size,
+training data, metrics) lives inside the file under the ``cloudatlas`` key.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from ..imageio import ImageLoadError, ImageSource, center_square, load_image
+from ..labels import genus_name
+
+METADATA_KEY = "cloudatlas"
+MODEL_ENV = "CLOUDATLAS_MODEL"
+BUNDLED_MODEL = "cloudatlas-lite0.onnx"
+
+
+def bundled_model_path() -> Path:
+    """The model shipped inside the package (override with $CLOUDATLAS_MODEL)."""
+    override = os.environ.get(MODEL_ENV)
+    if override:
+        return Path(override)
+    return Path(str(resources.files("cloudatlas") / "assets" / BUNDLED_MODEL))
+
+
+@dataclass(frozen=True)
+class LabelScore:
+    label: str
+    name: str
+    probability: float
+
+
+@dataclass
+class Prediction:
+    """Every label with its probability, best first; plus the cloud gate's verdict."""
+
+    predictions: list[LabelScore]
+    is_cloud: bool | None = None
+    cloud_score: float | None = None
+    file: str | None = None
+    cam: np.ndarray | None = field(default=None, repr=False)  # [S, S] heat map of the top label
+
+    @property
+    def label(self) -> str:
+        return self.predictions[0].label
+
+    @property
+    def name(self) -> str:
+        return self.predictions[0].name
+
+    @property
+    def probability(self) -> float:
+        return self.predictions[0].probability
+
+    def to_dict(self, top: int | None = None) -> dict:
+        out: dict = {}
+        if self.file is not None:
+            out["file"] = self.file
+        out["predictions"] = [asdict(p) for p in self.predictions[:top]]
+        out["is_cloud"] = self.is_cloud
+        out["cloud_score"] = self.cloud_score
+        return out
+
+
+class ModelError(RuntimeError):
+    """The model file is missing or is not a CloudAtlas model."""
+
+
+class Classifier:
+    """Load once, predict many: ``Classifier.load().predict("sky.jpg").label``."""
+
+    def __init__(self, model_path: str | os.PathLike, threads: int | None = None):
+        import onnxruntime as ort
+
+        self.path = Path(model_path)
+        if not self.path.is_file():
+            raise ModelError(f"Model file not found: {self.path}")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(str(self.path), options,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime raises its own exception types
+            raise ModelError(f"{self.path}: not a readable ONNX model ({err}).") from None
+        raw = self.session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+        if raw is None:
+            raise ModelError(f"{self.path}: an ONNX model without CloudAtlas metadata.")
+        self.metadata: dict = json.loads(raw)
+        self.labels: list[str] = list(self.metadata["labels"])
+        self.names: list[str] = [genus_name(code) for code in self.labels]
+        self.img_size: int = int(self.metadata["img_size"])
+        self.outputs = {o.name for o in self.session.get_outputs()}
+        self.input_name = self.session.get_inputs()[0].name
+        gate = self.metadata.get("gate") or {}
+        self.gate_threshold: float | None = gate.get("threshold") if "cloud_score" in self.outputs else None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None, threads: int | None = None) -> "Classifier":
+        return cls(path or bundled_model_path(), threads=threads)
+
+    @property
+    def name(self) -> str:
+        return self.metadata.get("name", self.path.stem)
+
+    @property
+    def version(self) -> str:
+        return str(self.metadata.get("version", "0"))
+
+    # -- preprocessing -------------------------------------------------------------------------
+    def preprocess(self, source: ImageSource) -> np.ndarray:
+        """Decode any supported photo into the model's ``S x S x 3`` uint8 input."""
+        return center_square(load_image(source, min_size=self.img_size), self.img_size)
+
+    def _run(self, pixels: np.ndarray, names: Sequence[str]) -> list[np.ndarray]:
+        return self.session.run(list(names), {self.input_name: pixels})
+
+    # -- prediction ----------------------------------------------------------------------------
+    def _to_predictions(self, probs: np.ndarray, scores: np.ndarray | None) -> list[Prediction]:
+        out = []
+        for i, row in enumerate(probs):
+            order = np.argsort(-row, kind="stable")
+            ranked = [LabelScore(self.labels[j], self.names[j], round(float(row[j]), 6)) for j in order]
+            score = None if scores is None else round(float(scores[i]), 6)
+            is_cloud = None if score is None or self.gate_threshold is None else score >= self.gate_threshold
+            out.append(Prediction(ranked, is_cloud=is_cloud, cloud_score=score))
+        return out
+
+    def predict_pixels(self, pixels: np.ndarray, with_cam: bool = False) -> list[Prediction]:
+        """Predict a batch of preprocessed ``[N, S, S, 3]`` uint8 inputs."""
+        names = ["probabilities"]
+        if "cloud_score" in self.outputs:
+            names.append("cloud_score")
+        if with_cam:
+            names.append("cam")
+        result = dict(zip(names, self._run(pixels, names)))
+        preds = self._to_predictions(result["probabilities"], result.get("cloud_score"))
+        if with_cam:
+            for pred, maps, probs in zip(preds, result["cam"], result["probabilities"]):
+                pred.cam = _upsampled_heatmap(maps[int(np.argmax(probs))], self.img_size)
+        return preds
+
+    def predict(self, source: ImageSource, with_cam: bool = False) -> Prediction:
+        """One photo (path, bytes, file object, PIL image or array) -> :class:`Prediction`.
+
+        Raises :class:`ImageLoadError` with a readable message when the photo is unusable.
+        """
+        pred = self.predict_pixels(self.preprocess(source)[None], with_cam=with_cam)[0]
+        if isinstance(source, (str, os.PathLike)):
+            pred.file = str(source)
+        return pred
+
+    def predict_batch(self, sources: Iterable[ImageSource], batch_size: int = 16
+                      ) -> list[Prediction | ImageLoadError]:
+        """Many photos; an unreadable one yields its :class:`ImageLoadError` in its place."""
+        sources = list(sources)
+        results: list[Prediction | ImageLoadError | None] = [None] * len(sources)
+        for start in range(0, len(sources), batch_size):
+            arrays, slots = [], []
+            for i in range(start, min(start + batch_size, len(sources))):
+                try:
+                    arrays.append(self.preprocess(sources[i]))
+                    slots.append(i)
+                except ImageLoadError as err:
+                    results[i] = err
+            if arrays:
+                for i, pred in zip(slots, self.predict_pixels(np.stack(arrays))):
+                    if isinstance(sources[i], (str, os.PathLike)):
+                        pred.file = str(sources[i])
+                    results[i] = pred
+        return results  # type: ignore[return-value]
+
+    def embed(self, sources: Iterable[ImageSource], batch_size: int = 16) -> np.ndarray:
+        """Backbone embeddings ``[N, D]`` (for the cloud gate, label-issue search, duplicates)."""
+        sources = list(sources)
+        chunks = [self._run(np.stack([self.preprocess(s) for s in sources[i:i + batch_size]]),
+                            ["embedding"])[0] for i in range(0, len(sources), batch_size)]
+        return np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
+
+
+def _upsampled_heatmap(cam: np.ndarray, size: int) -> np.ndarray:
+    """Class activation map -> ``size x size`` float32 in [0, 1]."""
+    from PIL import Image
+
+    cam = np.maximum(cam, 0)
+    cam = cam / cam.max() if cam.max() > 0 else cam
+    img = Image.fromarray(cam.astype(np.float32), mode="F").resize((size, size), Image.BILINEAR)
+    return np.asarray(img, dtype=np.float32).clip(0, 1)

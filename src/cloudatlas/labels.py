@@ -1,0 +1,92 @@
+"""Cloud genera: codes, names, aliases and short field-guide descriptions.
+
+Torch-free on purpose: the data loaders, the inference API and the web app all use it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Genus:
+    code: str
+    name: str
+    level: str
+    look: str
+    precipitation: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+GENERA: dict[str, Genus] = {
+    g.code: g
+    for g in (
+        Genus("Ac", "altocumulus", "middle (2-7 km)",
+              "White or grey patches, rolls or rounded masses, often in rows; each element "
+              "about the size of a thumbnail at arm's length.",
+              "Rarely; a sign that weather may change within a day."),
+        Genus("As", "altostratus", "middle (2-7 km)",
+              "A grey or bluish sheet covering the sky; the sun shows as through ground glass, "
+              "with no halo.",
+              "Light, continuous rain or snow is possible, often before a warm front."),
+        Genus("Cb", "cumulonimbus", "low base, towering to 12+ km",
+              "A huge, dense tower with a dark base, often topped by a flat anvil.",
+              "Heavy showers, hail, lightning and gusts: the thunderstorm cloud."),
+        Genus("Cc", "cirrocumulus", "high (5-13 km)",
+              "Small white flakes or ripples in fine rows, a 'mackerel sky', without shading.",
+              "No."),
+        Genus("Ci", "cirrus", "high (5-13 km)",
+              "Delicate white filaments, hooks or feathery streaks of ice crystals.",
+              "No; thickening cirrus can announce a front."),
+        Genus("Cs", "cirrostratus", "high (5-13 km)",
+              "A thin, whitish veil over much of the sky, often making a halo around the sun "
+              "or moon.",
+              "No, but it often comes a day before rain."),
+        Genus("Ct", "contrail", "high (8-12 km)",
+              "Straight white lines left by aircraft; they may spread into cirrus-like sheets.",
+              "No."),
+        Genus("Cu", "cumulus", "low (below 2 km)",
+              "Detached, puffy clouds with flat bases and sharp cauliflower tops.",
+              "Usually not; towering cumulus can grow into showers."),
+        Genus("Ns", "nimbostratus", "low to middle, thick",
+              "A dark grey, featureless layer thick enough to hide the sun completely.",
+              "Yes: steady, prolonged rain or snow."),
+        Genus("Sc", "stratocumulus", "low (below 2 km)",
+              "Grey or whitish lumpy patches or rolls with gaps of blue, larger than "
+              "altocumulus elements.",
+              "Seldom more than light drizzle."),
+        Genus("St", "stratus", "low (near the ground to 2 km)",
+              "A uniform grey layer, like fog that does not touch the ground.",
+              "Drizzle at most."),
+    )
+}
+
+# Alternative spellings users file photos under; keys are normalised (see _normalise).
+_ALIASES: dict[str, str] = {}
+for _g in GENERA.values():
+    _ALIASES[_g.code.lower()] = _g.code
+    _ALIASES[_g.name] = _g.code
+_ALIASES.update({"contrails": "Ct", "contrailcloud": "Ct", "cumulonimbuscloud": "Cb"})
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"[^a-z]", "", text.lower())
+
+
+def canonical_label(folder_name: str) -> str:
+    """Map a folder name to its genus code ('cumulus', 'CU', 'Cu' -> 'Cu').
+
+    Names that are no known genus are kept as they are, so users can train on their own classes.
+    """
+    key = _normalise(folder_name)
+    if key.endswith("s") and key[:-1] in _ALIASES and key not in _ALIASES:
+        key = key[:-1]  # plurals: 'cirrus' is a genus, 'altocumulus' too, but 'stratuses'...
+    return _ALIASES.get(key, folder_name)
+
+
+def genus_name(label: str) -> str:
+    """Human name for a label code; unknown labels name themselves."""
+    genus = GENERA.get(label)
+    return genus.name if genus else label
