@@ -10,6 +10,7 @@ import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -66,6 +67,28 @@ def scan_folder(root: str | Path) -> list[Sample]:
         raise DataError(f"{root}: no photos found. Expected one folder per label, e.g. "
                         f"{root}/Cu/photo1.jpg, {root}/Ci/photo2.jpg.")
     return samples
+
+
+def label_folder(root: str | Path, label: str) -> Path:
+    """The folder that holds ``label`` under ``root``: an existing one spelled any way
+    ('cumulus/' for 'Cu'), else ``root/<canonical label>`` (not created here)."""
+    root = Path(root)
+    wanted = canonical_label(label)
+    if root.is_dir():
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+            if canonical_label(folder.name) == wanted:
+                return folder
+    return root / wanted
+
+
+def name_candidates(name: str) -> Iterator[str]:
+    """``x.jpg, x-1.jpg, x-2.jpg, ...``: the names to try, in order, so a file never replaces another."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    yield name
+    n = 1
+    while True:
+        yield f"{stem}-{n}{suffix}"
+        n += 1
 
 
 def read_split_file(root: Path, samples: list[Sample]) -> list[Sample] | None:

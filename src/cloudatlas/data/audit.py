@@ -1,0 +1,517 @@
+"""Audit a folder-per-class photo set: what would hurt training before it does.
+
+Finds unreadable or truncated files, files that are not photos, tiny images, byte-identical
+copies, near-duplicates (perceptual hash within a few bits) and, most harmful, near-duplicates
+filed under different labels ("conflicts": the model is asked to give two answers to one picture).
+Also class counts and imbalance. Torch-free; every photo is read once and its hashes are cached
+(keyed by size and modification time), so a second audit of an unchanged set is instant.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import json
+import os
+import time
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from ..imageio import ImageLoadError, is_image_file, load_image
+from ..labels import GENERA, canonical_label
+from .dataset import DataError, Sample, scan_folder
+
+CACHE_ENV = "CLOUDATLAS_CACHE_DIR"
+STATE_DIR = ".cloudatlas"  # inside the data set: caches and the cleaner's journal
+HASH_CACHE = "hashes.json"
+HASH_CACHE_VERSION = 1
+
+DEFAULT_MAX_DISTANCE = 6  # pHash bits; the same threshold that groups split.csv
+DEFAULT_MIN_SIZE = 128  # shorter side in pixels; the model sees 224, so below this is mostly blur
+PHOTO_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "HEIF", "AVIF", "TIFF", "BMP"})
+_HASH_SIZE = 64  # decode only this many pixels (JPEG draft mode): pHash looks at 32x32 anyway
+
+
+# -- where derived data lives ------------------------------------------------------------------
+def cache_dir(root: str | Path) -> Path:
+    """Where hashes and embeddings of ``root`` are cached.
+
+    ``DATA/.cloudatlas`` when the data set is writable (the cache travels with the data);
+    otherwise, e.g. for a read-only shared copy, a per-user folder keyed by the data set's path.
+    ``$CLOUDATLAS_CACHE_DIR`` overrides both.
+    """
+    root = Path(root).resolve()
+    key = hashlib.sha1(str(root).encode()).hexdigest()[:16]
+    override = os.environ.get(CACHE_ENV)
+    if override:
+        return Path(override) / f"{root.name}-{key}"
+    inside = root / STATE_DIR
+    if _writable(inside) if inside.exists() else _writable(root):
+        return inside
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "cloudatlas" / "datasets" / f"{root.name}-{key}"
+
+
+def _writable(path: Path) -> bool:
+    """Writable and not marked read-only: root may write anywhere, but a folder without write
+    bits (a shared reference copy) is left alone even then."""
+    try:
+        return os.access(path, os.W_OK) and bool(path.stat().st_mode & 0o222)
+    except OSError:
+        return False
+
+
+def _write_json_atomic(path: Path, obj) -> None:
+    """Write via a temporary file and rename, so a crash never leaves half a cache."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(obj, separators=(",", ":")))
+        tmp.replace(path)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+
+
+# -- per-photo hashes --------------------------------------------------------------------------
+@dataclass
+class PhotoHash:
+    """What the audit needs to know about one file, computed from a single read."""
+
+    key: str  # "label-folder/name.jpg", as in split.csv
+    label: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    phash: int | None = None  # 64-bit perceptual hash; None when unreadable
+    width: int = 0
+    height: int = 0
+    format: str = ""
+    error: str | None = None
+
+    def _cache_row(self) -> list:
+        return [self.size, self.mtime_ns, self.sha256, self.phash, self.width, self.height,
+                self.format, self.error]
+
+
+def _hash_bytes(data: bytes, name: str) -> tuple[int | None, int, int, str, str | None]:
+    """(pHash, width, height, format, error) of one file's bytes."""
+    import imagehash
+    from PIL import Image
+
+    if not data:
+        return None, 0, 0, "", f"{name}: the file is empty."
+    width = height = 0
+    fmt = ""
+    try:
+        with Image.open(io.BytesIO(data)) as header:  # header only: the size before draft mode
+            width, height = header.size
+            fmt = header.format or ""
+    except Exception:
+        pass  # load_image below says why, in words
+    buffer = io.BytesIO(data)
+    buffer.name = name  # so messages name the file, not "upload"
+    try:
+        img = load_image(buffer, min_size=_HASH_SIZE)
+    except ImageLoadError as err:
+        return None, width, height, fmt, str(err)
+    bits = imagehash.phash(img).hash.flatten()
+    return int(np.packbits(bits).view(">u8")[0]), width, height, fmt, None
+
+
+def hash_photos(root: str | Path, samples: list[Sample], workers: int = 1,
+                progress: bool | None = None, cache: bool = True) -> list[PhotoHash]:
+    """SHA-256 and pHash of every photo, reusing cached values for unchanged files."""
+    from tqdm import tqdm
+
+    root = Path(root)
+    cache_path = cache_dir(root) / HASH_CACHE
+    cached: dict[str, list] = {}
+    if cache and cache_path.exists():
+        try:
+            stored = json.loads(cache_path.read_text())
+            if stored.get("version") == HASH_CACHE_VERSION:
+                cached = stored.get("files", {})
+        except (OSError, ValueError):
+            cached = {}  # a damaged cache is rebuilt, never trusted
+
+    def one(sample: Sample) -> PhotoHash:
+        try:
+            stat = sample.path.stat()
+        except OSError as err:
+            return PhotoHash(sample.key, sample.label, 0, 0, "", error=f"{sample.path.name}: {err.strerror}.")
+        row = cached.get(sample.key)
+        if row and row[0] == stat.st_size and row[1] == stat.st_mtime_ns:
+            return PhotoHash(sample.key, sample.label, *row)
+        try:
+            data = sample.path.read_bytes()
+        except OSError as err:
+            return PhotoHash(sample.key, sample.label, stat.st_size, stat.st_mtime_ns, "",
+                             error=f"{sample.path.name}: could not be read ({err.strerror}).")
+        phash, width, height, fmt, error = _hash_bytes(data, sample.path.name)
+        return PhotoHash(sample.key, sample.label, stat.st_size, stat.st_mtime_ns,
+                         hashlib.sha256(data).hexdigest(), phash, width, height, fmt, error)
+
+    bar = tqdm(total=len(samples), desc="hashing", unit="photo", disable=not progress if progress is not None else None,
+               leave=False)
+    with bar, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        hashes = []
+        for h in pool.map(one, samples):  # Pillow releases the GIL while decoding
+            hashes.append(h)
+            bar.update()
+    if cache:
+        fresh = {h.key: h._cache_row() for h in hashes if h.sha256}
+        if fresh != cached:
+            _write_json_atomic(cache_path, {"version": HASH_CACHE_VERSION, "files": fresh})
+    return hashes
+
+
+# -- near-duplicate search ---------------------------------------------------------------------
+def _popcount(x: np.ndarray) -> np.ndarray:
+    if hasattr(np, "bitwise_count"):  # NumPy >= 2
+        return np.bitwise_count(x)
+    table = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+    return table[x.view(np.uint8).reshape(*x.shape, 8)].sum(axis=-1, dtype=np.uint8)
+
+
+def hamming_pairs(hashes: np.ndarray, max_distance: int, block: int = 1024
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All pairs ``i < j`` of 64-bit hashes within ``max_distance`` bits: (i, j, distance).
+
+    XOR and popcount over blocks of rows: N=10 000 photos is 10^8 cheap operations, about a
+    second, with memory bounded by ``block * N`` bytes.
+    """
+    hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
+    n = len(hashes)
+    found_i, found_j, found_d = [], [], []
+    for start in range(0, n, block):
+        rows = hashes[start:start + block]
+        dist = _popcount(rows[:, None] ^ hashes[None, :])
+        i, j = np.nonzero(dist <= max_distance)
+        i = i + start
+        keep = j > i
+        found_i.append(i[keep])
+        found_j.append(j[keep])
+        found_d.append(dist[i[keep] - start, j[keep]])
+    if not found_i:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    return (np.concatenate(found_i).astype(np.int64), np.concatenate(found_j).astype(np.int64),
+            np.concatenate(found_d).astype(np.int64))
+
+
+def _components(n: int, pairs: Iterable[tuple[int, int]]) -> list[list[int]]:
+    """Connected components (union-find) with more than one member, each sorted."""
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in pairs:
+        ri, rj = find(int(i)), find(int(j))
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(n):
+        groups[find(i)].append(i)
+    return [members for members in groups.values() if len(members) > 1]
+
+
+# -- the report --------------------------------------------------------------------------------
+@dataclass
+class FileProblem:
+    path: str
+    label: str
+    reason: str
+
+
+@dataclass
+class PhotoGroup:
+    """Photos that are the same picture: byte-identical, or within ``max_distance`` pHash bits."""
+
+    files: list[str]
+    labels: list[str]  # the label of each file, in the same order
+    max_distance: int = 0
+
+    @property
+    def distinct_labels(self) -> list[str]:
+        return sorted(set(self.labels))
+
+    def to_dict(self) -> dict:
+        return {"files": [{"path": f, "label": lab} for f, lab in zip(self.files, self.labels)],
+                "labels": self.distinct_labels, "max_distance": self.max_distance}
+
+
+@dataclass
+class AuditReport:
+    root: str
+    n_images: int
+    counts: dict[str, int]
+    imbalance: dict
+    unreadable: list[FileProblem] = field(default_factory=list)
+    non_photo: list[FileProblem] = field(default_factory=list)
+    tiny: list[FileProblem] = field(default_factory=list)
+    duplicates: list[PhotoGroup] = field(default_factory=list)  # byte-identical copies
+    near_duplicates: list[PhotoGroup] = field(default_factory=list)  # same picture, other bytes
+    conflicts: list[PhotoGroup] = field(default_factory=list)  # same picture, several labels
+    n_near_duplicate_pairs: int = 0
+    unknown_labels: list[str] = field(default_factory=list)
+    max_distance: int = DEFAULT_MAX_DISTANCE
+    min_size: int = DEFAULT_MIN_SIZE
+    seconds: float = 0.0
+
+    @property
+    def n_redundant_copies(self) -> int:
+        """Files that could go without losing a picture: all but one of each identical group."""
+        return sum(len(g.files) - 1 for g in self.duplicates)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.unreadable or self.non_photo or self.conflicts or self.duplicates)
+
+    def to_dict(self) -> dict:
+        out = {
+            "root": self.root,
+            "n_images": self.n_images,
+            "counts": self.counts,
+            "imbalance": self.imbalance,
+            "unreadable": [asdict(p) for p in self.unreadable],
+            "non_photo": [asdict(p) for p in self.non_photo],
+            "tiny": [asdict(p) for p in self.tiny],
+            "duplicates": [g.to_dict() for g in self.duplicates],
+            "near_duplicates": [g.to_dict() for g in self.near_duplicates],
+            "conflicts": [g.to_dict() for g in self.conflicts],
+            "n_near_duplicate_pairs": self.n_near_duplicate_pairs,
+            "unknown_labels": self.unknown_labels,
+            "settings": {"max_distance": self.max_distance, "min_size": self.min_size},
+            "seconds": round(self.seconds, 3),
+        }
+        return out
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def problems_by_file(self) -> dict[str, list[dict]]:
+        """Every problem of every file, for the cleaner: ``{key: [{kind, message, related}]}``."""
+        out: dict[str, list[dict]] = defaultdict(list)
+        for p in self.unreadable:
+            out[p.path].append({"kind": "unreadable", "message": p.reason, "related": []})
+        for p in self.non_photo:
+            out[p.path].append({"kind": "non_photo", "message": p.reason, "related": []})
+        for p in self.tiny:
+            out[p.path].append({"kind": "tiny", "message": p.reason, "related": []})
+        def add(kind: str, groups: list[PhotoGroup], describe) -> None:
+            for g in groups:
+                for f in g.files:
+                    others = [o for o in g.files if o != f]
+                    out[f].append({"kind": kind, "message": describe(g, others), "related": others})
+
+        add("conflict", self.conflicts, lambda g, o: "same picture filed as " + ", ".join(g.distinct_labels))
+        add("duplicate", self.duplicates, lambda g, o: "byte-identical copy of " + ", ".join(o))
+        add("duplicate", self.near_duplicates, lambda g, o: "near-duplicate of " + ", ".join(o))
+        return dict(out)
+
+    def summary(self) -> str:
+        """A few lines for the terminal."""
+        lines = [f"{self.root}: {self.n_images} photos in {len(self.counts)} labels "
+                 f"({self.seconds:.1f} s)"]
+        width = max((len(k) for k in self.counts), default=0)
+        top = max(self.counts.values(), default=1)
+        for label, n in self.counts.items():
+            lines.append(f"  {label:<{width}} {n:6d} {'#' * max(1, round(30 * n / top))}")
+        if self.imbalance.get("ratio"):
+            lines.append(f"  imbalance: largest/smallest = {self.imbalance['ratio']:.1f} "
+                         f"({self.imbalance['largest']} / {self.imbalance['smallest']})")
+        if self.unknown_labels:
+            lines.append(f"  labels that are no known genus: {', '.join(self.unknown_labels)}")
+
+        def section(title: str, items: list, fmt, limit: int = 10) -> None:
+            lines.append(f"{title}: {len(items)}")
+            for item in items[:limit]:
+                lines.append("  " + fmt(item))
+            if len(items) > limit:
+                lines.append(f"  ... and {len(items) - limit} more (--json or --html for all)")
+
+        section("unreadable", self.unreadable, lambda p: p.reason)
+        section("not photos", self.non_photo, lambda p: f"{p.path}: {p.reason}")
+        section(f"tiny (shorter side < {self.min_size} px)", self.tiny, lambda p: f"{p.path}: {p.reason}")
+        section("exact duplicate groups", self.duplicates, lambda g: "  ==  ".join(g.files))
+        section(f"near-duplicate groups (pHash within {self.max_distance} bits; "
+                f"{self.n_near_duplicate_pairs} pairs)", self.near_duplicates, lambda g: "  ~  ".join(g.files))
+        section("conflicts (the same picture under different labels)", self.conflicts,
+                lambda g: "  vs  ".join(g.files), limit=20)
+        return "\n".join(lines)
+
+
+def _non_image_files(root: Path) -> list[tuple[Path, str]]:
+    """Files in label folders that training silently skips: text, PDFs, SVGs, videos, ..."""
+    out = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        label = canonical_label(folder.name)
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and not path.name.startswith(".") and not is_image_file(path):
+                out.append((path, label))
+    return out
+
+
+def _imbalance(counts: dict[str, int]) -> dict:
+    if not counts:
+        return {}
+    largest = max(counts, key=counts.get)
+    smallest = min(counts, key=counts.get)
+    median = float(np.median(list(counts.values())))
+    return {
+        "largest": largest, "smallest": smallest,
+        "ratio": round(counts[largest] / max(counts[smallest], 1), 2),
+        # fewer than half the median: the model will rarely answer these labels
+        "under_represented": sorted(k for k, n in counts.items() if n < 0.5 * median),
+    }
+
+
+def audit(root: str | Path, max_distance: int = DEFAULT_MAX_DISTANCE, min_size: int = DEFAULT_MIN_SIZE,
+          workers: int = 1, progress: bool | None = None, cache: bool = True) -> AuditReport:
+    """Audit ``root/<label>/*``; raises :class:`DataError` when there is nothing to audit."""
+    started = time.perf_counter()
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: no such folder.")
+    others = _non_image_files(root)
+    try:
+        samples = scan_folder(root)
+    except DataError:
+        if not others:
+            raise
+        samples = []
+    hashes = hash_photos(root, samples, workers=workers, progress=progress, cache=cache)
+
+    report = AuditReport(root=str(root), n_images=len(samples),
+                         counts=dict(sorted(Counter(s.label for s in samples).items())), imbalance={},
+                         max_distance=max_distance, min_size=min_size)
+    report.imbalance = _imbalance(report.counts)
+    report.unknown_labels = sorted({s.label for s in samples} - set(GENERA))
+    report.non_photo = [FileProblem(f"{p.parent.name}/{p.name}", label,
+                                    f"not an image file ({p.suffix or 'no extension'}); training skips it")
+                        for p, label in others]
+    for h in hashes:
+        if h.error:
+            report.unreadable.append(FileProblem(h.key, h.label, h.error))
+            continue
+        if h.format and h.format not in PHOTO_FORMATS:
+            report.non_photo.append(FileProblem(h.key, h.label, f"a {h.format} image, rarely a photo "
+                                                                f"(icons, animations, drawings)"))
+        if min(h.width, h.height) < min_size:
+            report.tiny.append(FileProblem(h.key, h.label, f"{h.width}x{h.height} pixels"))
+
+    # Exact copies: same bytes.
+    by_sha: dict[str, list[int]] = defaultdict(list)
+    for i, h in enumerate(hashes):
+        if h.sha256 and not h.error:
+            by_sha[h.sha256].append(i)
+    exact_sets = [ids for ids in by_sha.values() if len(ids) > 1]
+    report.duplicates = [PhotoGroup([hashes[i].key for i in ids], [hashes[i].label for i in ids])
+                         for ids in exact_sets]
+
+    # Near copies: pHash within max_distance bits (identical bytes are at distance 0).
+    readable = [i for i, h in enumerate(hashes) if h.phash is not None]
+    values = np.array([hashes[i].phash for i in readable], dtype=np.uint64)
+    pi, pj, pd = hamming_pairs(values, max_distance) if len(values) > 1 else (np.zeros(0, int),) * 3
+    pi = np.array([readable[k] for k in pi], dtype=np.int64)
+    pj = np.array([readable[k] for k in pj], dtype=np.int64)
+    same_bytes = np.array([hashes[a].sha256 == hashes[b].sha256 for a, b in zip(pi, pj)], dtype=bool)
+    report.n_near_duplicate_pairs = int((~same_bytes).sum()) if len(pi) else 0
+    groups = _components(len(hashes), zip(pi, pj))
+    group_of = {i: g for g, members in enumerate(groups) for i in members}
+    widest = [0] * len(groups)
+    for a, d in zip(pi, pd):
+        widest[group_of[int(a)]] = max(widest[group_of[int(a)]], int(d))
+    for members, distance in zip(groups, widest):
+        group = PhotoGroup([hashes[i].key for i in members], [hashes[i].label for i in members], distance)
+        if len({hashes[i].sha256 for i in members}) > 1:
+            report.near_duplicates.append(group)
+        if len(set(group.labels)) > 1:
+            report.conflicts.append(group)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+# -- HTML report -------------------------------------------------------------------------------
+def _thumbnail_uri(path: Path, size: int = 112) -> str | None:
+    try:
+        img = load_image(path, min_size=size)
+    except ImageLoadError:
+        return None
+    img.thumbnail((size, size))
+    buffer = io.BytesIO()
+    img.save(buffer, "JPEG", quality=70)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def write_html(report: AuditReport, out: str | Path, max_groups: int = 300) -> Path:
+    """One self-contained HTML file (thumbnails inlined) showing every problem the audit found."""
+    root = Path(report.root)
+    esc = html.escape
+
+    def figure(key: str, label: str, note: str = "") -> str:
+        uri = _thumbnail_uri(root / key)
+        img = f'<img src="{uri}" alt="{esc(key)}">' if uri else '<div class="broken">unreadable</div>'
+        return (f'<figure>{img}<figcaption><b>{esc(label)}</b> {esc(key)}'
+                f'{"<br>" + esc(note) if note else ""}</figcaption></figure>')
+
+    def groups_section(title: str, groups: list[PhotoGroup], explain: str) -> str:
+        rows = [f'<div class="group"><span class="meta">{len(g.files)} files, '
+                f'{" / ".join(map(esc, g.distinct_labels))}, pHash distance &le; {g.max_distance}</span>'
+                + "".join(figure(f, lab) for f, lab in zip(g.files, g.labels)) + "</div>"
+                for g in groups[:max_groups]]
+        more = f"<p>... and {len(groups) - max_groups} more (see --json).</p>" if len(groups) > max_groups else ""
+        return (f'<section><h2>{esc(title)} <small>({len(groups)})</small></h2><p>{esc(explain)}</p>'
+                + "".join(rows) + more + "</section>")
+
+    def files_section(title: str, items: list[FileProblem], explain: str, thumbs: bool) -> str:
+        if thumbs:
+            body = '<div class="group">' + "".join(figure(p.path, p.label, p.reason) for p in items[:max_groups]) + "</div>"
+        else:
+            body = "<ul>" + "".join(f"<li>{esc(p.reason)}</li>" for p in items) + "</ul>"
+        return f'<section><h2>{esc(title)} <small>({len(items)})</small></h2><p>{esc(explain)}</p>{body}</section>'
+
+    top = max(report.counts.values(), default=1)
+    bars = "".join(f'<tr><td>{esc(k)}</td><td class="n">{n}</td><td><div class="bar" '
+                   f'style="width:{100 * n / top:.0f}%"></div></td></tr>' for k, n in report.counts.items())
+    parts = [
+        f"<h1>Audit of {esc(str(root))}</h1>",
+        f"<p>{report.n_images} photos, {len(report.counts)} labels; {len(report.unreadable)} unreadable, "
+        f"{len(report.duplicates)} groups of identical files, {len(report.near_duplicates)} near-duplicate "
+        f"groups, <b>{len(report.conflicts)} conflicts</b>. "
+        f"Largest/smallest class: {report.imbalance.get('ratio', '-')}.</p>",
+        f'<section><h2>Class counts</h2><table>{bars}</table></section>',
+        groups_section("Conflicts", report.conflicts,
+                       "The same picture filed under different labels: keep one copy under the right label."),
+        groups_section("Exact duplicates", report.duplicates, "Byte-identical files."),
+        groups_section("Near-duplicates", report.near_duplicates,
+                       "Resized, re-compressed or slightly edited copies of one picture."),
+        files_section("Unreadable", report.unreadable, "Corrupt, truncated or not an image at all.", False),
+        files_section("Not photos", report.non_photo, "Files training skips or formats that are rarely photos.",
+                      False),
+        files_section("Tiny images", report.tiny, f"Shorter side under {report.min_size} pixels.", True),
+    ]
+    style = ("body{font:14px system-ui,sans-serif;margin:2em;color:#222}h2 small{color:#888}"
+             "figure{display:inline-block;margin:4px;width:124px;vertical-align:top}"
+             "figure img{width:112px;height:112px;object-fit:cover;border-radius:4px}"
+             "figcaption{font-size:11px;word-break:break-all}.group{border-bottom:1px solid #ddd;padding:6px 0}"
+             ".meta{display:block;color:#666;font-size:12px}.broken{width:112px;height:112px;background:#fdd;"
+             "display:flex;align-items:center;justify-content:center}td.n{text-align:right;padding:0 8px}"
+             ".bar{background:#4a90d9;height:12px;min-width:2px}table{width:min(600px,100%)}")
+    doc = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>CloudAtlas audit</title>"
+           f"<meta name='viewport' content='width=device-width,initial-scale=1'><style>{style}</style></head>"
+           f"<body>{''.join(parts)}</body></html>")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(doc, encoding="utf-8")
+    return out
