@@ -15,30 +15,59 @@ import torch
 from torch import nn
 
 from ..inference.classifier import METADATA_KEY
-from ..labels import genus_name
+from ..labels import canonical_label, genus_name
 
 OPSET = 17
 
 
 class CloudNet(nn.Module):
-    """What the exported file computes: pixels in, probabilities + embedding + CAM out."""
+    """What the exported file computes: pixels in, probabilities + embedding + CAM out.
 
-    def __init__(self, model: nn.Module, mean, std, gate: nn.Module | None = None):
+    ``model`` may be a list of networks trained from the same pretrained weights with their
+    first ``shared_blocks`` blocks frozen: those blocks are identical in every member, so they
+    run once and only the upper parts run per member (an ensemble at a fraction of the cost).
+    """
+
+    def __init__(self, model: nn.Module | list[nn.Module], mean, std, gate: nn.Module | None = None,
+                 shared_blocks: int = 0):
         super().__init__()
-        self.model = model
+        members = list(model) if isinstance(model, (list, tuple)) else [model]
+        self.members = nn.ModuleList(members)
+        self.shared_blocks = shared_blocks
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1) * 255)
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1) * 255)
         self.gate = gate
 
+    def _shared(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.shared_blocks:
+            return x
+        m = self.members[0]
+        x = m.bn1(m.conv_stem(x))
+        for block in m.blocks[:self.shared_blocks]:
+            x = block(x)
+        return x
+
+    def _features(self, m: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        if not self.shared_blocks:
+            return m.forward_features(x)
+        for block in m.blocks[self.shared_blocks:]:
+            x = block(x)
+        return m.bn2(m.conv_head(x))
+
     def forward(self, image: torch.Tensor):
         x = image.permute(0, 3, 1, 2).float()
-        x = (x - self.mean) / self.std
-        fmap = self.model.forward_features(x)                      # [N, D, h, w]
-        embedding = fmap.mean(dim=(2, 3))                           # [N, D]
-        head = self.model.get_classifier()
-        logits = head(embedding)
-        cam = torch.einsum("cd,ndhw->nchw", head.weight, fmap)     # linear head => exact CAM
-        outputs = [torch.softmax(logits, dim=1), embedding, cam]
+        x = self._shared((x - self.mean) / self.std)
+        probs, embeddings, cams = [], [], []
+        for m in self.members:
+            fmap = self._features(m, x)                             # [N, D, h, w]
+            embedding = fmap.mean(dim=(2, 3))                       # [N, D]
+            head = m.get_classifier()
+            probs.append(torch.softmax(head(embedding), dim=1))
+            embeddings.append(embedding)
+            cams.append(torch.einsum("cd,ndhw->nchw", head.weight, fmap))  # linear head => exact CAM
+        n = len(self.members)
+        embedding = sum(embeddings) / n
+        outputs = [sum(probs) / n, embedding, sum(cams) / n]
         if self.gate is not None:
             outputs.append(torch.sigmoid(self.gate(embedding)).squeeze(1))
         return tuple(outputs)
@@ -66,14 +95,15 @@ def build_metadata(labels: list[str], img_size: int, arch: str, mean, std, **ext
     }
 
 
-def export_onnx(model: nn.Module, path: str | Path, metadata: dict, gate: nn.Module | None = None) -> Path:
-    """Write ``model`` (a timm classifier) with ``metadata`` to ``path``."""
+def export_onnx(model: nn.Module | list[nn.Module], path: str | Path, metadata: dict,
+                gate: nn.Module | None = None, shared_blocks: int = 0) -> Path:
+    """Write ``model`` (a timm classifier, or an ensemble of them) with ``metadata`` to ``path``."""
     import onnx
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     pre = metadata["preprocessing"]["normalisation_in_graph"]
-    net = CloudNet(model, pre["mean"], pre["std"], gate=gate).eval().cpu()
+    net = CloudNet(model, pre["mean"], pre["std"], gate=gate, shared_blocks=shared_blocks).eval().cpu()
     size = metadata["img_size"]
     dummy = torch.zeros(1, size, size, 3, dtype=torch.uint8)
     names = ["probabilities", "embedding", "cam"] + (["cloud_score"] if gate is not None else [])
@@ -116,3 +146,62 @@ def update_metadata(path: str | Path, **changes) -> dict:
     set_metadata(proto, meta)
     onnx.save(proto, str(path))
     return meta
+
+
+def export_ensemble(run_dirs: list[str | Path], path: str | Path) -> Path:
+    """One ONNX file from several training runs of the same recipe (different seeds).
+
+    The runs' frozen blocks are checked to be identical, computed once, and the members'
+    probabilities averaged. Metadata comes from the first run, with each member's figures.
+    """
+    from ..model import create_model
+
+    runs = [Path(r) for r in run_dirs]
+    metas = [read_metadata(r / "model.onnx") for r in runs]
+    configs = [m["training"]["config"] for m in metas]
+    for key in ("arch", "img_size", "freeze_to", "split_seed"):
+        if len({str(c.get(key, 0)) for c in configs}) != 1:
+            raise ValueError(f"Runs differ in {key}: an ensemble needs one recipe.")
+    if metas[0]["labels"] != metas[-1]["labels"] or any(m["labels"] != metas[0]["labels"] for m in metas):
+        raise ValueError("Runs were trained on different labels.")
+    members = []
+    for run in runs:
+        state = torch.load(run / "last.pt", map_location="cpu", weights_only=True)["best_weights"]
+        model = create_model(configs[0]["arch"], len(metas[0]["labels"]), weights=None)
+        model.load_state_dict(state)
+        members.append(model.eval())
+    shared = int(configs[0]["freeze_to"] or 0)
+    if shared:
+        prefixes = ("conv_stem.", "bn1.") + tuple(f"blocks.{i}." for i in range(shared))
+        ref = members[0].state_dict()
+        for other in members[1:]:
+            for key, value in other.state_dict().items():
+                if key.startswith(prefixes) and not torch.equal(value, ref[key]):
+                    raise ValueError(f"Frozen weights differ ({key}): runs must share their frozen blocks.")
+    meta = dict(metas[0])
+    meta["ensemble"] = {"members": len(members), "shared_blocks": shared,
+                        "valid": [m["metrics"]["valid"] for m in metas]}
+    meta["training"] = {**meta["training"], "seeds": [c["seed"] for c in configs],
+                        "seconds": sum(m["training"]["seconds"] for m in metas)}
+    meta["metrics"] = {}
+    path = export_onnx(members, path, meta, shared_blocks=shared)
+    meta["metrics"]["valid"] = _validate_ensemble(path, runs[0])
+    return Path(update_metadata(path, metrics=meta["metrics"]) and path)
+
+
+def _validate_ensemble(path: Path, run: Path) -> dict:
+    """Score the ensemble on the validation photos its members share (same split seed)."""
+    from ..evaluate.metrics import classification_report
+    from ..inference import Classifier
+
+    data = json.loads((run / "data.json").read_text())
+    root = Path(data["data"])
+    clf = Classifier.load(path)
+    keys = data["valid_files"]
+    preds = clf.predict_batch([root / k for k in keys])
+    pairs = [(canonical_label(k.split("/")[0]), p) for k, p in zip(keys, preds)
+             if not isinstance(p, Exception)]
+    y_true = [clf.labels.index(label) for label, _ in pairs if label in clf.labels]
+    y_pred = [clf.labels.index(p.label) for label, p in pairs if label in clf.labels]
+    report = classification_report(y_true, y_pred, clf.labels)
+    return {"accuracy": report.accuracy, "macro_f1": report.macro_f1, "n": report.n}

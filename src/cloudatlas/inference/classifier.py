@@ -22,7 +22,7 @@ from ..labels import genus_name
 
 METADATA_KEY = "cloudatlas"
 MODEL_ENV = "CLOUDATLAS_MODEL"
-BUNDLED_MODEL = "cloudatlas-lite0.onnx"
+BUNDLED_MODEL = "cloudatlas.onnx"
 
 
 def bundled_model_path() -> Path:

@@ -32,6 +32,11 @@ class BackboneSpec:
         source = self.weights() if weights == "default" else weights
         if source is not None:
             load_backbone_weights(model, Path(source), positional=self.positional)
+            # A zero head starts every class at equal odds (loss = ln C), so the first steps
+            # adapt the head instead of fighting random logits through the pretrained body.
+            head = model.get_classifier()
+            nn.init.zeros_(head.weight)
+            nn.init.zeros_(head.bias)
         return model
 
 

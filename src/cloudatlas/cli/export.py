@@ -1,0 +1,63 @@
+"""cloudatlas export: inspect a model's metadata, or make an int8 copy that keeps its accuracy."""
+from __future__ import annotations
+
+import argparse
+import json
+
+DESCRIPTION = """\
+Every training run already exports model.onnx (no pickle: loading it runs no code). This verb
+shows what a model file says about itself, and makes an int8-quantised copy that is kept only
+if its accuracy on the test split drops by less than one point."""
+EPILOG = """\
+examples:
+  cloudatlas export --model runs/mine/model.onnx                     print its metadata
+  cloudatlas export --model runs/mine/model.onnx --int8 --data ../shared/data/ccsn
+  cloudatlas export --ensemble runs/seed0 runs/seed1 --out runs/ensemble.onnx
+                    one file from runs of one recipe with different --seed: their frozen blocks
+                    run once, their probabilities are averaged
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="ONNX model file (default: the bundled model)")
+    p.add_argument("--int8", action="store_true", help="write MODEL.int8.onnx (static int8, per-channel)")
+    p.add_argument("--data", help="labelled photos with a split: train photos calibrate, test photos check")
+    p.add_argument("--out", help="where to write the int8 model (default: beside the model)")
+    p.add_argument("--calibration", type=int, default=128, help="calibration photos (default: %(default)s)")
+    p.add_argument("--ensemble", nargs="+", metavar="RUN", help="run folders to combine into one model (--out)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..inference import bundled_model_path
+    from . import CliError
+
+    try:
+        from ..export import export_ensemble, quantize_int8, read_metadata
+    except ImportError:
+        raise CliError("export needs the training extras: pip install 'cloudatlas[train]'") from None
+    if args.ensemble:
+        if not args.out:
+            raise CliError("--ensemble needs --out PATH for the combined model.")
+        try:
+            path = export_ensemble(args.ensemble, args.out)
+        except (ValueError, FileNotFoundError) as err:
+            raise CliError(str(err)) from None
+        valid = read_metadata(path)["metrics"]["valid"]
+        print(f"wrote {path}: {len(args.ensemble)} members, valid accuracy {valid['accuracy']:.3f}, "
+              f"macro-F1 {valid['macro_f1']:.3f}")
+        return 0
+    model = args.model or str(bundled_model_path())
+    try:
+        meta = read_metadata(model)
+    except (ValueError, OSError) as err:
+        raise CliError(f"{model}: {err}") from None
+    if not args.int8:
+        print(json.dumps(meta, indent=2))
+        return 0
+    if not args.data:
+        raise CliError("--int8 needs --data (photos to calibrate with and to check accuracy on).")
+    result = quantize_int8(model, args.data, args.out, n_calibration=args.calibration)
+    print(f"int8: {result.reason}; {result.fp32_mb:.1f} MB -> {result.int8_mb:.1f} MB")
+    if result.kept:
+        print(f"wrote {result.path}")
+    return 0

@@ -1,0 +1,293 @@
+"""The training loop: fastai-style ``fine_tune`` (frozen phase, then discriminative LRs).
+
+A timm model is cut in two at ``freeze_to``: a ``lower`` part (stem + first blocks) that stays
+frozen, and an ``upper`` part that learns. With ``cache_views`` the frozen part runs once per
+augmented view up front, so each epoch costs only the upper part: on a 2-core CPU that is what
+makes high-resolution fine-tuning affordable.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from ..evaluate.metrics import classification_report
+from .config import TrainConfig
+from .datasets import FeatureDataset, PhotoDataset
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    phase: str
+    train_loss: float
+    train_acc: float
+    valid_loss: float
+    valid_acc: float
+    valid_macro_f1: float
+    lr: float
+    seconds: float
+
+
+@dataclass
+class FitState:
+    history: list[EpochRecord] = field(default_factory=list)
+    best_score: float = -1.0
+    best_epoch: int = -1
+
+
+class SplitModel(nn.Module):
+    """View of a timm EfficientNet/MobileNet as ``lower`` (frozen) and ``upper`` (trained)."""
+
+    def __init__(self, model: nn.Module, freeze_to: int):
+        super().__init__()
+        if freeze_to and not hasattr(model, "blocks"):
+            raise ValueError(f"--freeze-to needs a model with 'blocks' (EfficientNet, MobileNet); "
+                             f"{type(model).__name__} has none. Use --freeze-to 0.")
+        self.model, self.freeze_to = model, freeze_to
+
+    def lower(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.freeze_to:
+            return x
+        m = self.model
+        x = m.bn1(m.conv_stem(x))
+        for block in m.blocks[:self.freeze_to]:
+            x = block(x)
+        return x
+
+    def upper(self, x: torch.Tensor) -> torch.Tensor:
+        m = self.model
+        if not self.freeze_to:
+            return m(x)
+        for block in m.blocks[self.freeze_to:]:
+            x = block(x)
+        return m.forward_head(m.bn2(m.conv_head(x)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.upper(self.lower(x))
+
+    def lower_modules(self) -> list[nn.Module]:
+        if not self.freeze_to:
+            return []
+        return [self.model.conv_stem, self.model.bn1, *self.model.blocks[:self.freeze_to]]
+
+    def trainable_groups(self) -> list[list[nn.Parameter]]:
+        """Parameter groups from input side to head, for discriminative learning rates."""
+        m = self.model
+        if hasattr(m, "blocks"):
+            groups = [] if self.freeze_to else [[*m.conv_stem.parameters(), *m.bn1.parameters()]]
+            groups += [list(b.parameters()) for b in m.blocks[self.freeze_to:]]
+            groups.append([*m.conv_head.parameters(), *m.bn2.parameters()])
+        else:
+            head_ids = {id(p) for p in m.get_classifier().parameters()}
+            groups = [[p for p in m.parameters() if id(p) not in head_ids]]
+        groups.append(list(m.get_classifier().parameters()))
+        return groups
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    return torch.device(name)
+
+
+class Learner:
+    """Data + model + loss + schedule, like fastai's Learner, for one run folder."""
+
+    def __init__(self, model: nn.Module, config: TrainConfig, out: Path, n_classes: int):
+        self.config, self.out, self.n_classes = config, out, n_classes
+        self.device = pick_device(config.device)
+        self.net = SplitModel(model, config.freeze_to).to(self.device)
+        self.net.to(memory_format=torch.channels_last)
+        for module in self.net.lower_modules():
+            module.requires_grad_(False)
+        self.state = FitState()
+        self.best_weights = copy.deepcopy(self.net.model.state_dict())
+        self.amp = self.device.type == "cuda"
+
+    # -- data --------------------------------------------------------------------------------
+    def _loader(self, dataset, shuffle: bool) -> DataLoader:
+        return DataLoader(dataset, batch_size=self.config.batch_size, shuffle=shuffle,
+                          num_workers=self.config.workers, drop_last=shuffle and len(dataset) > self.config.batch_size,
+                          pin_memory=self.device.type == "cuda")
+
+    @torch.no_grad()
+    def precompute(self, dataset: PhotoDataset, views: int, desc: str) -> torch.Tensor:
+        """Run the frozen part over ``views`` passes of ``dataset``: [views, N, C, H, W] fp16."""
+        self._set_mode(train=False)
+        out = None
+        bar = tqdm(total=views * len(dataset), desc=desc, unit="img", file=sys.stderr, leave=False)
+        for v in range(views):
+            start = 0
+            for xb, _ in self._loader(dataset, shuffle=False):
+                feats = self._lower(xb).to("cpu", torch.float16)
+                if out is None:
+                    out = torch.empty((views, len(dataset), *feats.shape[1:]), dtype=torch.float16)
+                out[v, start:start + len(feats)] = feats
+                start += len(feats)
+                bar.update(len(feats))
+        bar.close()
+        return out
+
+    def _lower(self, xb: torch.Tensor) -> torch.Tensor:
+        xb = xb.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+            return self.net.lower(xb)
+
+    def _upper(self, xb: torch.Tensor) -> torch.Tensor:
+        xb = xb.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+            return self.net.upper(xb).float()
+
+    # -- modes and optimiser -----------------------------------------------------------------
+    def _set_mode(self, train: bool, head_only: bool = False) -> None:
+        self.net.train(train)
+        for module in self.net.lower_modules():
+            module.eval()  # frozen BN keeps its ImageNet statistics
+        if train and head_only:
+            self.net.model.eval()
+            self.net.model.get_classifier().train()
+
+    def _optimizer(self, head_only: bool) -> torch.optim.Optimizer:
+        groups = self.net.trainable_groups()
+        if head_only:
+            groups = groups[-1:]
+        for p in self.net.model.parameters():
+            p.requires_grad_(False)
+        n = len(groups)
+        param_groups = []
+        for i, params in enumerate(groups):
+            for p in params:
+                p.requires_grad_(True)
+            # Geometric spacing from lr/lr_ratio (input side) to lr (head).
+            scale = self.config.lr_ratio ** (-(n - 1 - i) / max(n - 1, 1)) if n > 1 else 1.0
+            param_groups.append({"params": params, "lr": self.config.lr * scale})
+        return torch.optim.AdamW(param_groups, lr=self.config.lr, weight_decay=self.config.weight_decay)
+
+    # -- fitting -----------------------------------------------------------------------------
+    def fit(self, train_ds, valid_ds, valid_targets: list[int], checkpoint: Path | None = None) -> FitState:
+        """Head-only epochs, then the unfrozen network, one-cycle schedule in each phase."""
+        cfg = self.config
+        resume = self._load_checkpoint(checkpoint) if checkpoint and checkpoint.exists() else None
+        if cfg.cache_views and cfg.freeze_to:
+            train_ds = FeatureDataset(self.precompute(train_ds, cfg.cache_views, "caching train views"),
+                                      train_ds.targets)
+            valid_feats = self.precompute(valid_ds, 1, "caching valid")[0]
+            valid_ds = FeatureDataset(valid_feats[None], valid_ds.targets)
+            cached = True
+        else:
+            cached = False
+        phases = [("frozen", cfg.freeze_epochs, True), ("unfrozen", cfg.epochs, False)]
+        epoch_no = 0
+        for phase, n_epochs, head_only in phases:
+            if n_epochs <= 0:
+                continue
+            opt = self._optimizer(head_only)
+            loader = self._loader(train_ds, shuffle=True)
+            total = n_epochs * len(loader)
+            sched = torch.optim.lr_scheduler.OneCycleLR(
+                opt, max_lr=[g["lr"] for g in opt.param_groups], total_steps=total,
+                pct_start=0.3 if head_only else 0.2, div_factor=10.0, final_div_factor=100.0)
+            for _ in range(n_epochs):
+                epoch_no += 1
+                if resume and epoch_no <= resume["done"]:
+                    for _ in range(len(loader)):
+                        sched.step()  # fast-forward the schedule to where the run stopped
+                    continue
+                if resume and resume["phase"] == phase:
+                    opt.load_state_dict(resume["optimizer"])
+                resume = None
+                record = self._train_epoch(epoch_no, phase, loader, opt, sched, head_only, cached)
+                record = self._validate(record, valid_ds, valid_targets, cached)
+                self.state.history.append(record)
+                self._print(record)
+                score = record.valid_macro_f1 + 1e-3 * record.valid_acc
+                if score > self.state.best_score:
+                    self.state.best_score, self.state.best_epoch = score, epoch_no
+                    self.best_weights = copy.deepcopy(self.net.model.state_dict())
+                if checkpoint:
+                    self._save_checkpoint(checkpoint, phase, epoch_no, opt)
+        self.net.model.load_state_dict(self.best_weights)
+        return self.state
+
+    def _train_epoch(self, epoch_no, phase, loader, opt, sched, head_only, cached) -> EpochRecord:
+        self._set_mode(train=True, head_only=head_only)
+        start, losses, correct, seen = time.time(), [], 0, 0
+        bar = tqdm(loader, desc=f"epoch {epoch_no} ({phase})", unit="batch", file=sys.stderr, leave=False)
+        for xb, yb in bar:
+            yb = yb.to(self.device)
+            if not cached:
+                with torch.no_grad():
+                    xb = self._lower(xb)
+            logits = self._upper(xb)
+            loss = F.cross_entropy(logits, yb, label_smoothing=self.config.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+            correct += (logits.argmax(1) == yb).sum().item()
+            seen += len(yb)
+            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}", acc=f"{correct / seen:.3f}")
+        return EpochRecord(epoch_no, phase, float(np.mean(losses)), correct / max(seen, 1), math.nan,
+                           math.nan, math.nan, opt.param_groups[-1]["lr"], time.time() - start)
+
+    @torch.no_grad()
+    def predict_logits(self, dataset, cached: bool = False) -> np.ndarray:
+        self._set_mode(train=False)
+        chunks = []
+        for xb, _ in self._loader(dataset, shuffle=False):
+            feats = xb if cached else self._lower(xb)
+            chunks.append(self._upper(feats).cpu())
+        return torch.cat(chunks).numpy() if chunks else np.zeros((0, self.n_classes), np.float32)
+
+    def _validate(self, record: EpochRecord, valid_ds, valid_targets, cached) -> EpochRecord:
+        if not len(valid_targets):
+            return record
+        start = time.time()
+        logits = self.predict_logits(valid_ds, cached)
+        targets = torch.tensor(valid_targets)
+        record.valid_loss = F.cross_entropy(torch.from_numpy(logits), targets).item()
+        report = classification_report(valid_targets, logits.argmax(1), list(map(str, range(self.n_classes))))
+        record.valid_acc, record.valid_macro_f1 = report.accuracy, report.macro_f1
+        record.seconds += time.time() - start
+        return record
+
+    @staticmethod
+    def _print(r: EpochRecord) -> None:
+        print(f"epoch {r.epoch:>3} {r.phase:<8} train loss {r.train_loss:.3f} acc {r.train_acc:.3f} | "
+              f"valid loss {r.valid_loss:.3f} acc {r.valid_acc:.3f} macro-F1 {r.valid_macro_f1:.3f} | "
+              f"{r.seconds:.0f}s", file=sys.stderr, flush=True)
+
+    # -- checkpoints (resume after interruption) ---------------------------------------------
+    def _save_checkpoint(self, path: Path, phase: str, done: int, opt) -> None:
+        tmp = path.with_suffix(".tmp")
+        torch.save({"model": self.net.model.state_dict(), "optimizer": opt.state_dict(),
+                    "phase": phase, "done": done,
+                    "history": [r.__dict__ for r in self.state.history],
+                    "best_score": self.state.best_score, "best_epoch": self.state.best_epoch,
+                    "best_weights": self.best_weights}, tmp)
+        tmp.replace(path)  # atomic: an interruption never leaves half a checkpoint
+
+    def _load_checkpoint(self, path: Path) -> dict:
+        ckpt = torch.load(path, map_location=self.device, weights_only=True)
+        self.net.model.load_state_dict(ckpt["model"])
+        self.best_weights = ckpt["best_weights"]
+        self.state = FitState([EpochRecord(**r) for r in ckpt["history"]], ckpt["best_score"],
+                              ckpt["best_epoch"])
+        print(f"Resuming {path.parent} after epoch {ckpt['done']}", file=sys.stderr)
+        return {"phase": ckpt["phase"], "done": ckpt["done"], "optimizer": ckpt["optimizer"]}

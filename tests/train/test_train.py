@@ -1,0 +1,107 @@
+"""A real (tiny) training run: photos -> fine-tune -> ONNX -> predictions, and resume."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cloudatlas.inference import Classifier
+from cloudatlas.train import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, ccsn_dir):
+    from tests.conftest import copy_subset
+
+    data = copy_subset(ccsn_dir, tmp_path_factory.mktemp("data"), ["Ci", "Cu", "Ns"], 8)
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    config = TrainConfig(data=str(data), out=str(out), img_size=64, epochs=1, freeze_epochs=1,
+                         batch_size=8, freeze_to=3, cache_views=2, valid_frac=0.2)
+    return data, out, train(config)
+
+
+def test_run_folder_describes_itself(tiny_run):
+    _, out, result = tiny_run
+    for name in ("config.json", "data.json", "metrics.csv", "curves.png", "confusion_matrix.png",
+                 "report.json", "model.onnx", "last.pt"):
+        assert (out / name).stat().st_size > 0, name
+    config = json.loads((out / "config.json").read_text())
+    assert config["img_size"] == 64 and config["arch"] == "efficientnet_lite0"
+    metrics = (out / "metrics.csv").read_text().splitlines()
+    assert metrics[0].startswith("epoch,phase") and len(metrics) == 3  # frozen + unfrozen epoch
+    assert result.report.labels == ["Ci", "Cu", "Ns"]
+
+
+def test_exported_model_predicts_without_torch_and_matches_metadata(tiny_run):
+    data, out, _ = tiny_run
+    photo = sorted((data / "Cu").glob("*.jpg"))[0]
+    code = (
+        "import sys, json; from cloudatlas import Classifier;"
+        f"c = Classifier.load({str(out / 'model.onnx')!r}); p = c.predict({str(photo)!r});"
+        "print(json.dumps([c.labels, c.img_size, [x.probability for x in p.predictions], 'torch' in sys.modules]))"
+    )
+    labels, size, probs, torch_loaded = json.loads(subprocess.check_output([sys.executable, "-c", code]))
+    assert labels == ["Ci", "Cu", "Ns"] and size == 64
+    assert abs(sum(probs) - 1) < 1e-4 and probs == sorted(probs, reverse=True)
+    assert torch_loaded is False
+
+
+def test_onnx_matches_the_torch_model(tiny_run):
+    import torch
+
+    from cloudatlas.export import CloudNet
+    from cloudatlas.model import create_model
+
+    data, out, _ = tiny_run
+    ckpt = torch.load(out / "last.pt", weights_only=True)
+    model = create_model("efficientnet_lite0", 3, weights=None)
+    model.load_state_dict(ckpt["best_weights"])
+    clf = Classifier.load(out / "model.onnx")
+    pixels = np.stack([clf.preprocess(p) for p in sorted((data / "Ns").glob("*.jpg"))[:4]])
+    with torch.no_grad():
+        expected = CloudNet(model.eval(), (0.5,) * 3, (0.5,) * 3)(torch.from_numpy(pixels))[0].numpy()
+    got = clf.session.run(["probabilities"], {"image": pixels})[0]
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+def test_resume_continues_instead_of_starting_over(tiny_run, capsys):
+    data, out, first = tiny_run
+    config = TrainConfig.load(out / "config.json")
+    config.epochs = 2  # one more unfrozen epoch than was run
+    again = train(config, resume=True)
+    assert len((out / "metrics.csv").read_text().splitlines()) == 4
+    assert "Resuming" in capsys.readouterr().err
+    assert again.model_path.exists()
+
+
+def test_refuses_to_overwrite_a_run(tiny_run):
+    data, out, _ = tiny_run
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(TrainConfig(data=str(data), out=str(out)))
+
+
+def test_cli_train_reports_bad_data_without_traceback(tmp_path):
+    (tmp_path / "empty").mkdir()
+    proc = subprocess.run([sys.executable, "-m", "cloudatlas", "train", "--data", str(tmp_path / "empty"),
+                           "--out", str(tmp_path / "run")], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "no photos found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_ensemble_of_two_seeds_averages_its_members(tiny_run, tmp_path):
+    from cloudatlas.export import export_ensemble
+
+    data, out, _ = tiny_run
+    config = TrainConfig.load(out / "config.json")
+    config.out, config.seed, config.epochs = str(tmp_path / "seed1"), 1, 1
+    second = train(config)
+    ensemble = export_ensemble([out, second.out], tmp_path / "ensemble.onnx")
+    clf = Classifier.load(ensemble)
+    assert clf.metadata["ensemble"]["members"] == 2 and "valid" in clf.metadata["metrics"]
+    photos = sorted((data / "Ci").glob("*.jpg"))[:3]
+    pixels = np.stack([clf.preprocess(p) for p in photos])
+    members = [Classifier.load(r / "model.onnx").session.run(["probabilities"], {"image": pixels})[0]
+               for r in (out, second.out)]
+    got = clf.session.run(["probabilities"], {"image": pixels})[0]
+    np.testing.assert_allclose(got, (members[0] + members[1]) / 2, atol=1e-4)
