@@ -1,0 +1,67 @@
+"""cloudatlas gate: calibrate the is-it-a-cloud gate of a model and write it into the file."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+DESCRIPTION = ("Fit the 'is it a cloud photo?' gate on the model's own embeddings: cloud photos from "
+               "the train split of DATA against photos of other things and generated charts, "
+               "screenshots, documents and drawings. The gate and its held-out figures are written "
+               "into the ONNX file, so predict and serve report is_cloud without extra files.")
+EPILOG = """\
+examples:
+  cloudatlas gate --model runs/mine/model.onnx --data data/ccsn --not-cloud data/not_cloud
+  cloudatlas gate --model model.onnx --data data/ccsn --not-cloud data/not_cloud --out gated.onnx --json
+
+Only DATA's train split fits and calibrates the gate; its test split and part of --not-cloud are
+kept back to measure it. Embeddings take a few minutes on a CPU: --cache DIR keeps them for re-runs.
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="ONNX model file to calibrate")
+    p.add_argument("--data", required=True, metavar="CLOUDS_DIR",
+                   help="cloud photos, one folder per genus, with split.csv (e.g. data/ccsn)")
+    p.add_argument("--not-cloud", required=True, metavar="DIR", help="photos of anything but the sky")
+    p.add_argument("--out", metavar="PATH", help="write the gated model here (default: into --model)")
+    p.add_argument("--no-write", action="store_true", help="only measure; leave the model as it is")
+    p.add_argument("--target-accept", type=float, default=0.97, metavar="P",
+                   help="share of validation cloud photos the threshold lets through (default 0.97)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the data split and synthetic images")
+    p.add_argument("--synthetic", type=int, default=520, metavar="N", help="generated negatives to fit on")
+    p.add_argument("--cache", metavar="DIR", help="keep embeddings here between runs")
+    p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (default: all cores)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--markdown", action="store_true", help="print a MODEL_CARD.md section")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..data import DataError
+    from ..gate import GateAttachError, fit_gate
+    from ..inference import ModelError
+    from . import CliError
+
+    if not 0.5 <= args.target_accept < 1:
+        raise CliError("--target-accept must be between 0.5 and 1, e.g. 0.97.")
+    out = None if args.no_write else (args.out or args.model)
+
+    def progress(part: str, done: int, total: int) -> None:
+        if not args.json and sys.stderr.isatty():
+            print(f"\rembedding {part} images: {done}/{total}", end="" if done < total else "\n",
+                  file=sys.stderr, flush=True)
+
+    try:
+        report = fit_gate(args.model, args.data, args.not_cloud, out_path=out, seed=args.seed,
+                          target_accept=args.target_accept, n_synthetic=args.synthetic,
+                          cache_dir=args.cache, threads=args.threads, progress=progress)
+    except (ModelError, DataError, FileNotFoundError, GateAttachError) as err:
+        raise CliError(str(err)) from None
+    if args.json:
+        json.dump(report.to_dict(), sys.stdout, indent=2)
+        print()
+    elif args.markdown:
+        print(report.markdown())
+    else:
+        print(report.summary())
+    return 0
