@@ -30,7 +30,15 @@ _heif_registered = False
 
 
 class ImageLoadError(ValueError):
-    """A photo could not be used; ``str(err)`` is a message for the user."""
+    """A photo could not be used; ``str(err)`` is a message for the user.
+
+    ``reason`` says what went wrong for programs (the web API maps it to an HTTP status):
+    ``empty``, ``missing``, ``not_image``, ``too_large``, ``truncated`` or ``unreadable``.
+    """
+
+    def __init__(self, message: str, reason: str = "unreadable"):
+        super().__init__(message)
+        self.reason = reason
 
 
 def _register_heif() -> None:
@@ -73,17 +81,17 @@ def _open(source: ImageSource) -> tuple[Image.Image, str]:
         data = bytes(source)
         name = "upload"
         if not data:
-            raise ImageLoadError("The file is empty.")
+            raise ImageLoadError("The file is empty.", "empty")
         fp: IO[bytes] | Path = io.BytesIO(data)
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source)
         name = path.name
         if not path.exists():
-            raise ImageLoadError(f"{path}: no such file.")
+            raise ImageLoadError(f"{path}: no such file.", "missing")
         if path.is_dir():
-            raise ImageLoadError(f"{path}: is a folder, not a photo.")
+            raise ImageLoadError(f"{path}: is a folder, not a photo.", "missing")
         if path.stat().st_size == 0:
-            raise ImageLoadError(f"{name}: the file is empty.")
+            raise ImageLoadError(f"{name}: the file is empty.", "empty")
         fp = path  # Pillow opens and closes the file itself
     else:
         fp, name = source, getattr(source, "name", "upload")
@@ -102,11 +110,11 @@ def _open(source: ImageSource) -> tuple[Image.Image, str]:
             msg = f"{name}: HEIC photos need the pillow-heif package (pip install pillow-heif)."
         else:
             msg = f"{name}: not an image file Pillow can read (JPEG, PNG, WebP, HEIC, ...)."
-        raise ImageLoadError(msg) from None
+        raise ImageLoadError(msg, "not_image") from None
     except Image.DecompressionBombError:
         raise ImageLoadError(
-            f"{name}: declares far more pixels than any photo; refused as a decompression bomb."
-        ) from None
+            f"{name}: declares far more pixels than any photo; refused as a decompression bomb.",
+            "too_large") from None
     except OSError as err:
         raise ImageLoadError(f"{name}: could not be read ({err}).") from None
 
@@ -160,7 +168,7 @@ def load_image(
     if width * height > max_pixels:
         raise ImageLoadError(
             f"{name}: {width}x{height} pixels ({width * height / 1e6:.0f} MP) is more than the "
-            f"{max_pixels / 1e6:.0f} MP limit; is it really a photo?"
+            f"{max_pixels / 1e6:.0f} MP limit; is it really a photo?", "too_large"
         )
     try:
         if min_size and img.format == "JPEG":
@@ -177,7 +185,7 @@ def load_image(
     except (OSError, ValueError, SyntaxError, EOFError) as err:
         text = str(err)
         if "truncated" in text or "broken data stream" in text or isinstance(err, EOFError):
-            raise ImageLoadError(f"{name}: the image is truncated or corrupt.") from None
+            raise ImageLoadError(f"{name}: the image is truncated or corrupt.", "truncated") from None
         raise ImageLoadError(f"{name}: could not be decoded ({text}).") from None
 
 
