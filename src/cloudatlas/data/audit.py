@@ -99,7 +99,7 @@ class PhotoHash:
                 self.format, self.error]
 
 
-def _hash_bytes(data: bytes, name: str) -> tuple[int | None, int, int, str, str | None]:
+def hash_image_bytes(data: bytes, name: str) -> tuple[int | None, int, int, str, str | None]:
     """(pHash, width, height, format, error) of one file's bytes."""
     import imagehash
     from PIL import Image
@@ -153,7 +153,7 @@ def hash_photos(root: str | Path, samples: list[Sample], workers: int = 1,
         except OSError as err:
             return PhotoHash(sample.key, sample.label, stat.st_size, stat.st_mtime_ns, "",
                              error=f"{sample.path.name}: could not be read ({err.strerror}).")
-        phash, width, height, fmt, error = _hash_bytes(data, sample.path.name)
+        phash, width, height, fmt, error = hash_image_bytes(data, sample.path.name)
         return PhotoHash(sample.key, sample.label, stat.st_size, stat.st_mtime_ns,
                          hashlib.sha256(data).hexdigest(), phash, width, height, fmt, error)
 
@@ -172,7 +172,7 @@ def hash_photos(root: str | Path, samples: list[Sample], workers: int = 1,
 
 
 # -- near-duplicate search ---------------------------------------------------------------------
-def _popcount(x: np.ndarray) -> np.ndarray:
+def popcount(x: np.ndarray) -> np.ndarray:
     if hasattr(np, "bitwise_count"):  # NumPy >= 2
         return np.bitwise_count(x)
     table = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
@@ -191,7 +191,7 @@ def hamming_pairs(hashes: np.ndarray, max_distance: int, block: int = 1024
     found_i, found_j, found_d = [], [], []
     for start in range(0, n, block):
         rows = hashes[start:start + block]
-        dist = _popcount(rows[:, None] ^ hashes[None, :])
+        dist = popcount(rows[:, None] ^ hashes[None, :])
         i, j = np.nonzero(dist <= max_distance)
         i = i + start
         keep = j > i
@@ -267,6 +267,8 @@ class AuditReport:
     max_distance: int = DEFAULT_MAX_DISTANCE
     min_size: int = DEFAULT_MIN_SIZE
     seconds: float = 0.0
+    # Every group of the same picture (exact or near, one label or several): for the cleaner.
+    groups: list[PhotoGroup] = field(default_factory=list, repr=False)
 
     @property
     def n_redundant_copies(self) -> int:
@@ -434,6 +436,7 @@ def audit(root: str | Path, max_distance: int = DEFAULT_MAX_DISTANCE, min_size: 
         widest[group_of[int(a)]] = max(widest[group_of[int(a)]], int(d))
     for members, distance in zip(groups, widest):
         group = PhotoGroup([hashes[i].key for i in members], [hashes[i].label for i in members], distance)
+        report.groups.append(group)
         if len({hashes[i].sha256 for i in members}) > 1:
             report.near_duplicates.append(group)
         if len(set(group.labels)) > 1:

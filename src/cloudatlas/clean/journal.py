@@ -1,0 +1,321 @@
+"""Undoable file operations on a folder-per-class data set, written to a journal.
+
+Every change the cleaner makes goes through :class:`Journal`: *move* a photo to another label,
+*delete* it (which moves it into ``DATA/.trash/<label>/``; nothing is ever unlinked), *keep* it
+(a decision without a file change), and *undo* any of these. Each change is applied at once and
+appended to ``DATA/.cloudatlas/journal.jsonl`` (one JSON object a line), so a crash, a closed tab
+or a restarted server loses nothing, and ``cloudatlas clean DATA --log`` can say what changed.
+
+Two rules keep every photo safe:
+
+* a move never replaces a file: a clash gets a free name (``x.jpg`` -> ``x-1.jpg``), claimed
+  atomically with a hard link where the file system has them;
+* photos only ever move inside the data set, so the set of files under ``DATA/<label>/`` and
+  ``DATA/.trash/`` is always the set of photos you started with.
+"""
+from __future__ import annotations
+
+import errno
+import json
+import os
+import threading
+from collections import Counter
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+
+from ..data.dataset import label_folder, name_candidates
+from ..imageio import is_image_file
+from ..labels import canonical_label
+
+TRASH_DIR = ".trash"
+STATE_DIR = ".cloudatlas"
+JOURNAL_FILE = "journal.jsonl"
+FILE_OPS = ("move", "delete")
+
+
+class JournalError(ValueError):
+    """A change that cannot be made; nothing was changed and the message says why."""
+
+
+@dataclass
+class Entry:
+    """One line of the journal."""
+
+    id: int
+    op: str  # "move" | "delete" | "keep" | "undo"
+    path: str  # where the photo was before (relative to the data set, '/'-separated)
+    dest: str  # where it is after (== path for keep)
+    time: str = ""
+    label: str | None = None  # move: the label it was given
+    undoes: int | None = None  # undo: the entry it reverses
+
+    def describe(self) -> str:
+        if self.op == "move":
+            return f"moved {self.path} -> {self.dest}"
+        if self.op == "delete":
+            return f"deleted {self.path} (kept in {self.dest})"
+        if self.op == "keep":
+            return f"kept {self.path}"
+        if self.path == self.dest:
+            return f"undid #{self.undoes} ({self.path})"
+        return f"undid #{self.undoes}: {self.path} -> {self.dest}"
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def move_no_clobber(src: Path, folder: Path, name: str) -> Path:
+    """Move ``src`` into ``folder`` as ``name`` (or ``name-1``, ...); never replaces a file.
+
+    A hard link claims the new name atomically (it fails if the name exists) before the old name
+    is removed, so at every instant the photo exists under at least one name.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    for candidate in name_candidates(name):
+        dest = folder / candidate
+        if dest.exists() or dest.is_symlink():
+            continue
+        try:
+            os.link(src, dest)
+        except FileExistsError:
+            continue  # taken between the check and the link: try the next name
+        except OSError as err:
+            if err.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+                raise
+            # No hard links here (FAT, some network shares): a checked rename is the best we have.
+            if dest.exists():
+                continue
+            os.rename(src, dest)
+            return dest
+        os.unlink(src)
+        return dest
+    raise AssertionError("unreachable")  # name_candidates never ends
+
+
+@dataclass
+class PhotoState:
+    """What the journal says about the photo now at ``path``."""
+
+    path: str
+    original: str  # where it was before the first journaled change
+    status: str  # "pending" | "kept" | "moved" | "deleted"
+    last_entry: int | None = None
+
+
+class Journal:
+    """File operations on ``root`` with an append-only, replayable log. Thread-safe."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root).resolve()
+        if not self.root.is_dir():
+            raise JournalError(f"{root}: no such folder.")
+        self.path = self.root / STATE_DIR / JOURNAL_FILE
+        self.entries: list[Entry] = self._read()
+        self._lock = threading.RLock()
+
+    # -- the log ---------------------------------------------------------------------------------
+    def _read(self) -> list[Entry]:
+        if not self.path.exists():
+            return []
+        entries = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                raw = json.loads(line)
+                entries.append(Entry(**{k: raw.get(k) for k in Entry.__dataclass_fields__ if k in raw}))
+            except (ValueError, TypeError):
+                continue  # a torn last line after a crash: the change before it is still on disk
+        return entries
+
+    def _append(self, entry: Entry) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry.to_dict()) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        self.entries.append(entry)
+
+    def _next_id(self) -> int:
+        return max((e.id for e in self.entries), default=0) + 1
+
+    # -- paths -----------------------------------------------------------------------------------
+    def _resolve(self, rel: str) -> Path:
+        """A photo given by its path relative to the data set; refuses anything outside it."""
+        parts = PurePosixPath(str(rel).replace("\\", "/")).parts
+        if (len(parts) not in (2, 3) or any(p in ("", ".", "..") for p in parts)
+                or (len(parts) == 3 and parts[0] != TRASH_DIR)
+                or (len(parts) == 2 and parts[0].startswith((".", "_")))):
+            raise JournalError(f"{rel}: not a photo of this data set (expected LABEL/name.jpg).")
+        path = self.root.joinpath(*parts)
+        if not path.is_file():
+            raise JournalError(f"{rel}: no such photo (was it moved outside the cleaner?).")
+        return path
+
+    def rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    @staticmethod
+    def in_trash(rel: str) -> bool:
+        return rel.startswith(TRASH_DIR + "/")
+
+    def _apply(self, op: str, rel: str, dest_folder: Path, name: str, **extra) -> Entry:
+        src = self._resolve(rel)
+        dest = move_no_clobber(src, dest_folder, name)
+        entry = Entry(self._next_id(), op, rel, self.rel(dest), _now(), **extra)
+        try:
+            self._append(entry)
+        except OSError:
+            move_no_clobber(dest, src.parent, src.name)  # journal not writable: undo the move at once
+            raise
+        return entry
+
+    # -- changes ---------------------------------------------------------------------------------
+    def move(self, rel: str, label: str) -> Entry:
+        """File the photo at ``rel`` under ``label`` (a genus code or any folder name)."""
+        label = str(label).strip()
+        if not label or "/" in label or "\\" in label or label.startswith((".", "_")) or label in ("..",):
+            raise JournalError(f"{label!r}: not a usable label name.")
+        with self._lock:
+            src = self._resolve(rel)
+            folder = label_folder(self.root, label)
+            if src.parent == folder:
+                raise JournalError(f"{rel} is already filed under {canonical_label(label)}.")
+            return self._apply("move", rel, folder, src.name, label=canonical_label(label))
+
+    def delete(self, rel: str) -> Entry:
+        """Move the photo into ``DATA/.trash/<its label folder>/``; undo brings it back."""
+        with self._lock:
+            src = self._resolve(rel)
+            if self.in_trash(rel):
+                raise JournalError(f"{rel} is already in the trash.")
+            return self._apply("delete", rel, self.root / TRASH_DIR / src.parent.name, src.name)
+
+    def keep(self, rel: str) -> Entry:
+        """Record that the photo was reviewed and is right as it is."""
+        with self._lock:
+            self._resolve(rel)
+            entry = Entry(self._next_id(), "keep", rel, rel, _now())
+            self._append(entry)
+            return entry
+
+    def undone(self) -> set[int]:
+        return {e.undoes for e in self.entries if e.op == "undo" and e.undoes is not None}
+
+    def current_path(self, entry: Entry) -> str:
+        """Where the photo that ``entry`` changed is now: follow it through later changes.
+
+        Moves never overwrite, so at any moment a path names at most one photo, and a later
+        change whose source is the photo's position at that moment is a change of this photo.
+        """
+        where = entry.dest
+        for later in self.entries:
+            if later.id > entry.id and later.path == where and later.dest != later.path:
+                where = later.dest
+        return where
+
+    def undo(self, entry_id: int | None = None) -> Entry:
+        """Reverse the last change not yet undone, or the change ``entry_id``.
+
+        A moved or deleted photo goes back to the folder it came from (under a free name if its
+        old name has been taken since); a keep is simply withdrawn. Undos are journaled too.
+        """
+        with self._lock:
+            done = self.undone()
+            candidates = [e for e in self.entries if e.op != "undo" and e.id not in done]
+            if entry_id is None:
+                if not candidates:
+                    raise JournalError("Nothing to undo.")
+                target = candidates[-1]
+            else:
+                target = next((e for e in self.entries if e.id == entry_id), None)
+                if target is None:
+                    raise JournalError(f"No change #{entry_id} in the journal.")
+                if target.op == "undo":
+                    raise JournalError(f"#{entry_id} is itself an undo; undo the change it reversed again "
+                                       f"by hand if you need to.")
+                if target.id in done:
+                    raise JournalError(f"#{entry_id} was already undone.")
+            now = self.current_path(target)
+            back = PurePosixPath(target.path)
+            if target.op == "keep" or PurePosixPath(now).parent == back.parent:
+                # A keep changes no file; a photo already back in its old folder stays put.
+                self._resolve(now)
+                entry = Entry(self._next_id(), "undo", now, now, _now(), undoes=target.id)
+                self._append(entry)
+                return entry
+            return self._apply("undo", now, self.root.joinpath(*back.parent.parts), back.name,
+                               undoes=target.id)
+
+    # -- reading the state -------------------------------------------------------------------------
+    def states(self) -> dict[str, PhotoState]:
+        """Replay the journal: the state of every photo it touched, keyed by where it is now."""
+        origin: dict[str, str] = {}
+        kept: set[str] = set()
+        last: dict[str, int] = {}
+        ops = {e.id: e.op for e in self.entries}
+        for e in self.entries:
+            if e.dest != e.path:  # a file moved: carry what we know about it along
+                origin[e.dest] = origin.pop(e.path, e.path)
+                if e.path in kept:
+                    kept.discard(e.path)
+                    kept.add(e.dest)
+                last[e.dest] = e.id
+                last.pop(e.path, None)
+            elif e.op == "keep":
+                kept.add(e.path)
+                last[e.path] = e.id
+            elif e.op == "undo" and ops.get(e.undoes) == "keep":
+                kept.discard(e.path)
+                last[e.path] = e.id
+        out = {}
+        for path in set(origin) | kept | set(last):
+            orig = origin.get(path, path)
+            if self.in_trash(path):
+                status = "deleted"
+            elif PurePosixPath(orig).parent != PurePosixPath(path).parent:
+                status = "moved"
+            elif path in kept:
+                status = "kept"
+            else:
+                status = "pending"  # changed and changed back
+            out[path] = PhotoState(path, orig, status, last.get(path))
+        return out
+
+    def summary(self) -> dict:
+        done = self.undone()
+        active = [e for e in self.entries if e.op != "undo" and e.id not in done]
+        counts = Counter(e.op for e in active)
+        moves = Counter(f"{PurePosixPath(e.path).parent.name} -> {e.label or PurePosixPath(e.dest).parent.name}"
+                        for e in active if e.op == "move")
+        return {
+            "journal": str(self.path),
+            "changes": len(self.entries),
+            "undone": len(done),
+            "moved": counts["move"], "deleted": counts["delete"], "kept": counts["keep"],
+            "moves_by_label": dict(moves.most_common()),
+            "in_trash": sum(1 for p in (self.root / TRASH_DIR).rglob("*") if p.is_file() and is_image_file(p))
+            if (self.root / TRASH_DIR).is_dir() else 0,
+        }
+
+    def log_text(self, limit: int | None = None) -> str:
+        """What ``cloudatlas clean DATA --log`` prints."""
+        if not self.entries:
+            return f"No changes recorded for {self.root} (no {self.path})."
+        s = self.summary()
+        done = self.undone()
+        lines = [f"{s['changes']} changes recorded in {self.path} ({s['undone']} undone).",
+                 f"In effect: {s['moved']} moved, {s['deleted']} deleted (in {self.root / TRASH_DIR}), "
+                 f"{s['kept']} kept."]
+        for route, n in s["moves_by_label"].items():
+            lines.append(f"  {route}: {n}")
+        shown = self.entries if limit is None else self.entries[-limit:]
+        if limit is not None and len(self.entries) > limit:
+            lines.append(f"... {len(self.entries) - limit} earlier changes not shown")
+        for e in shown:
+            flag = "  (undone)" if e.id in done else ""
+            lines.append(f"#{e.id:<4} {e.time}  {e.describe()}{flag}")
+        return "\n".join(lines)

@@ -1,0 +1,205 @@
+"""What the cleaner shows: every photo with its problems, most suspicious first.
+
+Problems come from the audit (unreadable, not a photo, tiny, duplicate, conflict) and, when a
+model is at hand, from confident learning (suspicious label, with a suggested label). Duplicate
+and conflict are *live*: they are recomputed from where the photos of a group are now, so
+filing one copy under the right label or deleting it clears the badge of the whole group.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from ..data.audit import AuditReport, audit
+from ..data.dataset import DataError
+from ..labels import GENERA, canonical_label
+from .journal import TRASH_DIR, Journal, JournalError
+
+KINDS = ("conflict", "duplicate", "suspicious", "unreadable", "tiny", "non_photo")
+# Base suspicion of each kind of problem; a flagged label issue adds its own (1 - quality).
+_WEIGHT = {"unreadable": 1.0, "conflict": 0.9, "non_photo": 0.8, "suspicious": 0.5, "duplicate": 0.4,
+           "tiny": 0.3}
+
+
+@dataclass
+class ReviewItem:
+    id: int
+    path: str  # where the photo is now, relative to the data set
+    original: str  # where it was when the cleaner started (or before its first journaled change)
+    problems: list[dict] = field(default_factory=list)  # static ones: unreadable, tiny, suspicious...
+    group: int | None = None  # index of its group of same-picture photos
+    quality: float | None = None  # label quality from confident learning
+    suggested: str | None = None
+    suggested_probability: float | None = None
+
+    @property
+    def label(self) -> str:
+        parent = PurePosixPath(self.path).parent
+        return canonical_label(parent.name)
+
+    @property
+    def deleted(self) -> bool:
+        return self.path.startswith(TRASH_DIR + "/")
+
+
+class Review:
+    """The cleaner's model: items, their live problems, and the journal that changes them."""
+
+    def __init__(self, root: str | Path, report: AuditReport | None = None, issues=None,
+                 notes: list[str] | None = None):
+        self.root = Path(root).resolve()
+        self.journal = Journal(self.root)
+        self.report = report if report is not None else audit(self.root, progress=False)
+        self.notes = list(notes or [])
+        self.lock = threading.RLock()
+        self.items: list[ReviewItem] = []
+        self.by_path: dict[str, ReviewItem] = {}
+        self.groups: list[list[int]] = []
+        self._build(issues)
+
+    # -- construction ---------------------------------------------------------------------------
+    def _build(self, issues) -> None:
+        states = self.journal.states()
+        photos = self._photo_paths()
+        trash = self._trash_paths()
+        problems = self.report.problems_by_file()
+        for rel in photos + trash:
+            state = states.get(rel)
+            item = ReviewItem(len(self.items), rel, state.original if state else rel,
+                              [p for p in problems.get(rel, []) if p["kind"] not in ("conflict", "duplicate")])
+            self.items.append(item)
+            self.by_path[rel] = item
+        for gid, group in enumerate(self.report.groups):
+            members = [self.by_path[f].id for f in group.files if f in self.by_path]
+            self.groups.append(members)
+            for i in members:
+                self.items[i].group = gid
+        if issues is not None:
+            for r in issues.ranked:
+                item = self.by_path.get(r.path)
+                if item is None:
+                    continue
+                item.quality, item.suggested = r.quality, r.suggested
+                item.suggested_probability = r.suggested_probability
+                if r.is_issue:
+                    item.problems.append({"kind": "suspicious", "related": [], "message":
+                                          f"label looks wrong: the model suggests {r.suggested} "
+                                          f"({r.suggested_probability:.0%})"})
+
+    def _photo_paths(self) -> list[str]:
+        from ..data.dataset import scan_folder
+
+        try:
+            return [s.key for s in scan_folder(self.root)]
+        except DataError:
+            return []
+
+    def _trash_paths(self) -> list[str]:
+        trash = self.root / TRASH_DIR
+        if not trash.is_dir():
+            return []
+        return sorted(p.relative_to(self.root).as_posix() for p in trash.glob("*/*") if p.is_file())
+
+    # -- views ----------------------------------------------------------------------------------
+    @property
+    def labels(self) -> list[str]:
+        """Labels to offer for a move: those in the set, plus every genus for a genus data set."""
+        present = set(self.report.counts)
+        if present & set(GENERA):
+            present |= set(GENERA)
+        return sorted(present)
+
+    def live_problems(self, item: ReviewItem) -> list[dict]:
+        out = list(item.problems)
+        if item.group is not None and not item.deleted:
+            others = [self.items[i] for i in self.groups[item.group] if i != item.id and not self.items[i].deleted]
+            if others:
+                labels = sorted({o.label for o in others} | {item.label})
+                paths = [o.path for o in others]
+                if len(labels) > 1:
+                    out.insert(0, {"kind": "conflict", "related": paths,
+                                   "message": f"same picture filed as {', '.join(labels)}: " + ", ".join(paths)})
+                out.append({"kind": "duplicate", "related": paths,
+                            "message": "same picture as " + ", ".join(paths)})
+        return out
+
+    def status(self, item: ReviewItem) -> tuple[str, int | None]:
+        state = self.journal.states().get(item.path)
+        if state is None:
+            return ("deleted" if item.deleted else "pending"), None
+        return state.status, state.last_entry
+
+    def view(self, item: ReviewItem, states=None) -> dict:
+        problems = self.live_problems(item)
+        kinds = sorted({p["kind"] for p in problems}, key=KINDS.index)
+        score = max((_WEIGHT[k] for k in kinds), default=0.0)
+        if item.quality is not None:
+            doubt = 1.0 - item.quality
+            score = max(score, 0.5 * doubt)  # unflagged photos: ordered by doubt, below flagged ones
+            if "suspicious" in kinds:
+                score = max(score, 0.5 + 0.5 * doubt)
+        state = (states if states is not None else self.journal.states()).get(item.path)
+        status = state.status if state else ("deleted" if item.deleted else "pending")
+        return {
+            "id": item.id, "path": item.path, "original": item.original, "label": item.label,
+            "name": PurePosixPath(item.path).name, "status": status,
+            "last_entry": state.last_entry if state else None,
+            "kinds": kinds, "problems": problems, "score": round(score, 4),
+            "quality": None if item.quality is None else round(item.quality, 4),
+            "suggested": item.suggested,
+            "suggested_probability": None if item.suggested_probability is None else round(item.suggested_probability, 3),
+        }
+
+    def views(self, items: list[ReviewItem] | None = None) -> list[dict]:
+        states = self.journal.states()
+        out = [self.view(i, states) for i in (self.items if items is None else items)]
+        if items is None:
+            out.sort(key=lambda v: (-v["score"], v["path"]))
+        return out
+
+    def journal_view(self, limit: int = 200) -> list[dict]:
+        done = self.journal.undone()
+        return [{**e.to_dict(), "text": e.describe(), "undone": e.id in done,
+                 "undoable": e.op != "undo" and e.id not in done}
+                for e in reversed(self.journal.entries[-limit:])]
+
+    # -- changes --------------------------------------------------------------------------------
+    def _affected(self, item: ReviewItem) -> list[ReviewItem]:
+        """The item and its group: a change to one copy changes the badges of the others."""
+        if item.group is None:
+            return [item]
+        return [self.items[i] for i in self.groups[item.group]]
+
+    def _relocate(self, old: str, new: str) -> ReviewItem | None:
+        item = self.by_path.pop(old, None)
+        if item is not None:
+            item.path = new
+            self.by_path[new] = item
+        return item
+
+    def act(self, item_id: int, action: str, label: str | None = None) -> list[dict]:
+        """Apply keep / move / delete to one photo at once; returns the views that changed."""
+        with self.lock:
+            if not 0 <= item_id < len(self.items):
+                raise KeyError(item_id)
+            item = self.items[item_id]
+            if action == "keep":
+                self.journal.keep(item.path)
+            elif action == "delete":
+                entry = self.journal.delete(item.path)
+                self._relocate(entry.path, entry.dest)
+            elif action == "move":
+                if not label:
+                    raise JournalError("Choose a label to move the photo to.")
+                entry = self.journal.move(item.path, label)
+                self._relocate(entry.path, entry.dest)
+            else:
+                raise JournalError(f"Unknown action {action!r}: use keep, move or delete.")
+            return self.views(self._affected(item))
+
+    def undo(self, entry_id: int | None = None) -> list[dict]:
+        with self.lock:
+            entry = self.journal.undo(entry_id)
+            item = self._relocate(entry.path, entry.dest) if entry.path != entry.dest else self.by_path.get(entry.path)
+            return self.views(self._affected(item)) if item is not None else []

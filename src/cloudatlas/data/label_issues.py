@@ -1,0 +1,247 @@
+"""Rank photos by how likely their label is wrong (confident learning on frozen features).
+
+1. Embed every photo with the model's backbone (``Classifier.embed``; cached per model and file).
+2. Out-of-fold class probabilities from a cross-validated logistic regression on those
+   embeddings: each photo is judged by a classifier that never saw it. Cheap on a CPU, and
+   unlike the fine-tuned model's own predictions, not biased by having memorised the label.
+3. cleanlab's confident learning (``cleanlab.filter.find_label_issues``) flags the photos whose
+   label disagrees with what the rest of the set implies, and ``cleanlab.rank`` orders every photo
+   by label quality. The suggested label is the out-of-fold favourite.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..imageio import ImageLoadError
+from .audit import cache_dir
+from .dataset import DataError, Sample, scan_folder
+
+EMBED_CACHE_VERSION = 1
+
+
+@dataclass
+class LabelIssue:
+    path: str  # "label-folder/name.jpg"
+    label: str
+    suggested: str  # the label the out-of-fold classifier prefers
+    quality: float  # cleanlab label quality in [0, 1]; low = the label is probably wrong
+    label_probability: float  # out-of-fold probability of the given label
+    suggested_probability: float
+    is_issue: bool  # flagged by confident learning
+    rank: int = 0  # 1 = most suspicious
+
+    def to_dict(self) -> dict:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+@dataclass
+class LabelIssuesReport:
+    root: str
+    model: str
+    n_images: int
+    labels: list[str]
+    folds: int
+    cv_accuracy: float  # out-of-fold accuracy against the given labels: how separable the set is
+    ranked: list[LabelIssue] = field(default_factory=list)  # every judged photo, most suspicious first
+    unreadable: list[dict] = field(default_factory=list)
+    skipped_labels: list[str] = field(default_factory=list)  # too few photos to cross-validate
+    seconds: float = 0.0
+
+    @property
+    def issues(self) -> list[LabelIssue]:
+        return [r for r in self.ranked if r.is_issue]
+
+    def to_dict(self, top: int | None = None) -> dict:
+        return {
+            "root": self.root, "model": self.model, "n_images": self.n_images, "labels": self.labels,
+            "folds": self.folds, "cv_accuracy": round(self.cv_accuracy, 4),
+            "n_issues": len(self.issues),
+            "issues": [r.to_dict() for r in self.issues[:top]],
+            "ranked": [r.to_dict() for r in self.ranked[:top]],
+            "unreadable": self.unreadable, "skipped_labels": self.skipped_labels,
+            "seconds": round(self.seconds, 2),
+        }
+
+    def summary(self, top: int = 20) -> str:
+        lines = [f"{self.root}: {self.n_images} photos judged by {self.folds}-fold logistic regression on "
+                 f"{self.model} features (out-of-fold accuracy {self.cv_accuracy:.1%}, {self.seconds:.0f} s).",
+                 f"{len(self.issues)} photos are likely mislabelled (cleanlab confident learning)."]
+        if self.skipped_labels:
+            lines.append(f"Not judged (fewer than 2 photos): {', '.join(self.skipped_labels)}")
+        if self.unreadable:
+            lines.append(f"Unreadable, skipped: {len(self.unreadable)} (see cloudatlas data audit)")
+        shown = self.ranked[:top]
+        if shown:
+            lines.append(f"{'rank':>4}  {'quality':>7}  {'label':<6} {'suggested':<14} photo")
+        for r in shown:
+            mark = "*" if r.is_issue else " "
+            lines.append(f"{r.rank:>4}{mark} {r.quality:7.3f}  {r.label:<6} "
+                         f"{r.suggested + f' {r.suggested_probability:.0%}':<14} {r.path}")
+        if shown:
+            lines.append("(* flagged as a label issue; fix them with: cloudatlas clean DATA)")
+        return "\n".join(lines)
+
+
+# -- embeddings --------------------------------------------------------------------------------
+def _model_key(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def embed_photos(root: str | Path, samples: list[Sample], classifier, batch_size: int = 32,
+                 progress: bool | None = None, cache: bool = True) -> tuple[np.ndarray, list[str | None]]:
+    """Backbone embeddings of ``samples`` ``[N, D]`` and, per photo, an error message or None.
+
+    Cached in the data set's cache folder under the model's content hash; an entry is reused while
+    the file's size and modification time are unchanged. Unreadable photos get a zero row.
+    """
+    from tqdm import tqdm
+
+    root = Path(root)
+    cache_path = cache_dir(root) / f"embeddings-{_model_key(classifier.path)}.npz"
+    known: dict[str, tuple[int, int, np.ndarray]] = {}
+    if cache and cache_path.exists():
+        try:
+            with np.load(cache_path, allow_pickle=False) as z:
+                if int(z["version"]) == EMBED_CACHE_VERSION:
+                    for key, size, mtime, vec in zip(z["keys"], z["sizes"], z["mtimes"], z["vectors"]):
+                        known[str(key)] = (int(size), int(mtime), vec)
+        except (OSError, ValueError, KeyError):
+            known = {}  # damaged cache: recompute
+
+    stats = []
+    for s in samples:
+        try:
+            st = s.path.stat()
+            stats.append((st.st_size, st.st_mtime_ns))
+        except OSError:
+            stats.append((0, 0))
+    vectors: list[np.ndarray | None] = [None] * len(samples)
+    errors: list[str | None] = [None] * len(samples)
+    todo = []
+    for i, (s, (size, mtime)) in enumerate(zip(samples, stats)):
+        hit = known.get(s.key)
+        if hit and hit[0] == size and hit[1] == mtime:
+            vectors[i] = hit[2]
+        else:
+            todo.append(i)
+
+    with tqdm(total=len(todo), desc="embedding", unit="photo", leave=False,
+              disable=None if progress is None else not progress) as bar:
+        for start in range(0, len(todo), batch_size):
+            batch, pixels = [], []
+            for i in todo[start:start + batch_size]:
+                try:
+                    pixels.append(classifier.preprocess(samples[i].path))
+                    batch.append(i)
+                except ImageLoadError as err:
+                    errors[i] = str(err)
+            if pixels:
+                # Already S x S, so embed's own preprocessing is a no-op copy.
+                for i, vec in zip(batch, classifier.embed(pixels, batch_size=len(pixels))):
+                    vectors[i] = vec.astype(np.float32)
+            bar.update(len(todo[start:start + batch_size]))
+
+    dim = next((v.shape[0] for v in vectors if v is not None), 0)
+    out = np.zeros((len(samples), dim), dtype=np.float32)
+    for i, v in enumerate(vectors):
+        if v is not None:
+            out[i] = v
+    if cache and todo:
+        ok = [i for i, v in enumerate(vectors) if v is not None]
+        merged = {k: v for k, v in known.items()}
+        for i in ok:
+            merged[samples[i].key] = (stats[i][0], stats[i][1], out[i])
+        keys = sorted(merged)
+        try:
+            cache_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache_path.with_name(f".{cache_path.stem}.tmp.npz")
+            np.savez(tmp, version=EMBED_CACHE_VERSION, keys=np.array(keys, dtype=str),
+                     sizes=np.array([merged[k][0] for k in keys], dtype=np.int64),
+                     mtimes=np.array([merged[k][1] for k in keys], dtype=np.int64),
+                     vectors=np.stack([merged[k][2] for k in keys]) if keys else np.zeros((0, dim), np.float32))
+            tmp.replace(cache_path)
+        except OSError:
+            pass  # caching is an optimisation only
+    return out, errors
+
+
+# -- out-of-fold probabilities and confident learning ------------------------------------------
+def out_of_fold_probabilities(features: np.ndarray, labels: np.ndarray, folds: int = 5, seed: int = 0,
+                              C: float = 0.02) -> np.ndarray:
+    """``[N, K]`` class probabilities, each row from a model trained without that photo."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    # Standardised features + L2 penalty keep the probabilities calibrated enough for cleanlab.
+    return cross_val_predict(model, features, labels, cv=cv, method="predict_proba")
+
+
+def find_label_issues(root: str | Path, model: str | Path | None = None, folds: int = 5,
+                      progress: bool | None = None, cache: bool = True, threads: int | None = None,
+                      classifier=None) -> LabelIssuesReport:
+    """Rank the photos of ``root/<label>/`` by label quality; see the module docstring."""
+    try:
+        from cleanlab.filter import find_label_issues as cl_find_issues
+        from cleanlab.rank import get_label_quality_scores
+    except ImportError:
+        raise DataError("Finding label issues needs cleanlab and scikit-learn: "
+                        "pip install 'cloudatlas[data]' (or: pip install cleanlab scikit-learn).") from None
+    from ..inference import Classifier
+
+    started = time.perf_counter()
+    root = Path(root)
+    samples = scan_folder(root)
+    clf = classifier or Classifier.load(model, threads=threads)
+    features, errors = embed_photos(root, samples, clf, progress=progress, cache=cache)
+    unreadable = [{"path": s.key, "label": s.label, "reason": e} for s, e in zip(samples, errors) if e]
+    usable = [i for i, e in enumerate(errors) if e is None]
+
+    counts: dict[str, int] = {}
+    for i in usable:
+        counts[samples[i].label] = counts.get(samples[i].label, 0) + 1
+    skipped = sorted(k for k, n in counts.items() if n < 2)
+    usable = [i for i in usable if samples[i].label not in skipped]
+    labels = sorted({samples[i].label for i in usable})
+    if len(labels) < 2:
+        raise DataError(f"{root}: label issues need at least two labels with two readable photos each.")
+    folds = max(2, min(folds, min(counts[k] for k in labels)))
+
+    index = {k: j for j, k in enumerate(labels)}
+    y = np.array([index[samples[i].label] for i in usable])
+    X = features[usable]
+    probs = out_of_fold_probabilities(X, y, folds=folds)
+    quality = get_label_quality_scores(y, probs, method="self_confidence")
+    flagged = np.zeros(len(y), dtype=bool)
+    flagged[cl_find_issues(y, probs, filter_by="prune_by_noise_rate")] = True
+
+    ranked = []
+    for row, i in enumerate(usable):
+        best = int(np.argmax(probs[row]))
+        ranked.append(LabelIssue(samples[i].key, samples[i].label, labels[best], float(quality[row]),
+                                 float(probs[row, y[row]]), float(probs[row, best]), bool(flagged[row])))
+    # Flagged first, then by quality: confident learning decides *whether*, quality *how sure*.
+    ranked.sort(key=lambda r: (not r.is_issue, r.quality, r.path))
+    for n, r in enumerate(ranked, 1):
+        r.rank = n
+    return LabelIssuesReport(
+        root=str(root), model=clf.name, n_images=len(usable), labels=labels, folds=folds,
+        cv_accuracy=float((probs.argmax(1) == y).mean()), ranked=ranked, unreadable=unreadable,
+        skipped_labels=skipped, seconds=time.perf_counter() - started)
+
+
+def report_json(report: LabelIssuesReport, top: int | None = None) -> str:
+    return json.dumps(report.to_dict(top=top), indent=2)
