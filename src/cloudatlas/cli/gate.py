@@ -30,6 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="share of validation cloud photos the threshold lets through (default 0.97)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data split and synthetic images")
     p.add_argument("--synthetic", type=int, default=520, metavar="N", help="generated negatives to fit on")
+    p.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="use at most N images of each part: a quick trial, not a calibration")
     p.add_argument("--cache", metavar="DIR", help="keep embeddings here between runs")
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (default: all cores)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         report = fit_gate(args.model, args.data, args.not_cloud, out_path=out, seed=args.seed,
-                          target_accept=args.target_accept, n_synthetic=args.synthetic,
+                          target_accept=args.target_accept, n_synthetic=args.synthetic, max_per_set=args.limit,
                           cache_dir=args.cache, threads=args.threads, progress=progress)
     except (ModelError, DataError, FileNotFoundError, GateAttachError) as err:
         raise CliError(str(err)) from None

@@ -1,0 +1,124 @@
+"""Fitting, attaching and using the gate, with the real model and real photos."""
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+
+from cloudatlas import Classifier
+from cloudatlas.gate import (Embedded, GateSample, attach_gate, choose_threshold, fit_linear_gate,
+                             render_negative, synthetic_specs)
+from cloudatlas.gate.synthetic import HELDOUT_STYLES
+
+
+def _images(ccsn_dir, not_cloud_dir):
+    clouds = [sorted((ccsn_dir / g).glob("*.jpg"))[i] for g in ("Cu", "Ci", "St", "Cb", "Ac", "Ns") for i in (3, 9)]
+    photos = sorted(not_cloud_dir.glob("*.jpg"))[::60][:6]
+    charts = [render_negative(s) for s in synthetic_specs(6, seed=21)]
+    samples = ([GateSample(f"c{i}", "cloud", "", p) for i, p in enumerate(clouds)]
+               + [GateSample(f"p{i}", "photo", "", p) for i, p in enumerate(photos)]
+               + [GateSample(f"s{i}", "synthetic", "", p) for i, p in enumerate(charts)])
+    return samples, clouds + photos + charts
+
+
+def test_gate_inside_the_onnx_model_gives_sklearn_s_probabilities(tmp_path, dev_model_path, ccsn_dir, not_cloud_dir):
+    samples, sources = _images(ccsn_dir, not_cloud_dir)
+    clf = Classifier.load(dev_model_path, threads=1)
+    x = clf.embed(sources)
+    fit = Embedded(samples, x)
+    fitted = fit_linear_gate(fit, fit, target_accept=0.9, cs=(0.05,))
+    gated = attach_gate(dev_model_path, fitted.gate, tmp_path / "gated.onnx", {"auroc": 1.0})
+
+    expected = fitted.model.predict_proba(fitted.scaler.transform(x))[:, 1]
+    gated_clf = Classifier.load(gated, threads=1)
+    preds = gated_clf.predict_batch(sources, batch_size=7)  # several batches: [N] output per batch
+    got = np.array([p.cloud_score for p in preds])
+    np.testing.assert_allclose(got, expected, atol=2e-5)
+    assert [p.is_cloud for p in preds] == [bool(s >= fitted.gate.threshold) for s in got]
+    assert gated_clf.gate_threshold == pytest.approx(fitted.gate.threshold)
+    assert gated_clf.metadata["gate"]["auroc"] == 1.0
+    # the genus part of the model is untouched
+    before = clf.predict_batch(sources[:3])
+    after = preds[:3]
+    for b, a in zip(before, after):
+        assert [p.label for p in b.predictions] == [p.label for p in a.predictions]
+        assert b.predictions[0].probability == pytest.approx(a.predictions[0].probability, abs=1e-6)
+
+
+def test_attaching_again_replaces_the_gate_without_leftovers(tmp_path, quick_gate):
+    path, _ = quick_gate
+    once = onnx.load(str(path))
+    again = attach_gate(path, _gate_with_threshold(path, 0.5), tmp_path / "again.onnx")
+    twice = onnx.load(str(again))
+    assert [o.name for o in twice.graph.output].count("cloud_score") == 1
+    assert len(twice.graph.node) == len(once.graph.node)
+    assert len(twice.graph.initializer) == len(once.graph.initializer)
+    assert Classifier.load(again).gate_threshold == 0.5
+
+
+def _gate_with_threshold(path, threshold):
+    from cloudatlas.gate import LinearGate
+
+    proto = onnx.load(str(path))
+    arrays = {i.name.split("/")[-1]: onnx.numpy_helper.to_array(i) for i in proto.graph.initializer
+              if i.name.startswith("cloudatlas_gate/")}
+    return LinearGate(arrays["mean"], arrays["std"], arrays["weight"].ravel(), float(arrays["bias"][0]), threshold)
+
+
+def test_quick_gate_separates_images_it_never_saw(quick_gate):
+    """30 cloud photos against 60 other images are already enough on backbone features."""
+    _, report = quick_gate
+    m = report["metrics"]
+    assert report["counts"]["heldout"] == {"cloud": 30, "photo": 30, "synthetic": 30}
+    assert m["auroc"] >= 0.97 and m["auroc_photos"] >= 0.95
+    assert m["cloud_accept_rate"] >= 0.85
+    assert m["not_cloud_photo_accept_rate"] <= 0.15
+    assert m["synthetic_accept_rate"] <= 0.1
+    assert report["synthetic_styles"]["heldout_only"] == list(HELDOUT_STYLES)
+
+
+def test_gated_classifier_says_a_confusion_matrix_is_not_a_cloud(quick_gate, ccsn_dir):
+    clf = Classifier.load(quick_gate[0], threads=1)
+    matrix = next(s for s in synthetic_specs(40, seed=4242) if s.style == "confusion_matrix")
+    verdict = clf.predict(render_negative(matrix))
+    assert verdict.is_cloud is False and verdict.cloud_score < clf.gate_threshold
+    sky = clf.predict(ccsn_dir / "Cu" / "Cu-N010.jpg")
+    assert sky.is_cloud is True
+    assert sky.to_dict()["is_cloud"] is True  # what predict --json prints
+
+
+@pytest.mark.parametrize("n", [1, 7, 30, 100, 371])
+def test_threshold_accepts_at_least_the_target(n):
+    scores = np.random.default_rng(n).beta(5, 1, n)
+    for target in (0.95, 0.97, 0.99):
+        t = choose_threshold(scores, target)
+        assert np.mean(scores >= t) >= target
+        assert np.mean(scores >= t + 2e-6) < 1.0 or n * (1 - target) < 1  # not needlessly low
+
+
+def test_gate_cli_writes_a_gated_model_and_prints_json(tmp_path, dev_model_path, ccsn_dir, not_cloud_dir, model_base):
+    out = tmp_path / "cli-gated.onnx"
+    proc = subprocess.run(
+        [sys.executable, "-m", "cloudatlas", "gate", "--model", str(dev_model_path), "--data", str(ccsn_dir),
+         "--not-cloud", str(not_cloud_dir), "--out", str(out), "--limit", "12", "--threads", "1",
+         "--cache", str(model_base / "embeddings"), "--json"],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["counts"]["fit"] == {"cloud": 12, "photo": 12, "synthetic": 12}
+    gate = Classifier.load(out).metadata["gate"]
+    assert gate["threshold"] == report["threshold"]
+    for key in ("auroc", "cloud_accept_rate", "not_cloud_accept_rate", "not_cloud_photo_accept_rate",
+                "synthetic_accept_rate"):
+        assert 0 <= gate[key] <= 1
+
+
+def test_gate_cli_explains_a_missing_folder(tmp_path, dev_model_path, ccsn_dir):
+    proc = subprocess.run([sys.executable, "-m", "cloudatlas", "gate", "--model", str(dev_model_path),
+                           "--data", str(ccsn_dir), "--not-cloud", str(tmp_path / "nowhere")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "nowhere: no such folder" in proc.stderr and "Traceback" not in proc.stderr

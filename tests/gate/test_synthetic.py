@@ -1,0 +1,79 @@
+"""The synthetic not-cloud images: deterministic, varied, and held-out styles kept apart."""
+import numpy as np
+import pytest
+
+from cloudatlas.gate.data import HELDOUT_SEED_OFFSET, gate_data
+from cloudatlas.gate.synthetic import (ALL_STYLES, FIT_STYLES, HELDOUT_STYLES, STYLES, render_negative,
+                                       synthetic_specs)
+
+
+@pytest.fixture(scope="module")
+def one_of_each():
+    specs = synthetic_specs(len(ALL_STYLES), seed=11, styles=ALL_STYLES)
+    return specs, [render_negative(s) for s in specs]
+
+
+def test_the_issue_s_kinds_of_non_photo_are_all_generated():
+    families = {STYLES[s].family for s in ALL_STYLES}
+    assert families == {"chart", "screenshot", "document", "drawing", "flat", "noise"}
+    for style in ("confusion_matrix", "bar_chart", "line_chart", "ui_screenshot", "document",
+                  "line_drawing", "cartoon", "flat_colour", "noise"):
+        assert style in FIT_STYLES
+
+
+def test_same_seed_gives_the_same_pixels_and_another_seed_other_pixels(one_of_each):
+    specs, images = one_of_each
+    again = [render_negative(s) for s in synthetic_specs(len(ALL_STYLES), seed=11, styles=ALL_STYLES)]
+    other = [render_negative(s) for s in synthetic_specs(len(ALL_STYLES), seed=12, styles=ALL_STYLES)]
+    for spec, a, b, c in zip(specs, images, again, other):
+        assert a.tobytes() == b.tobytes(), spec.style
+        assert a.size != c.size or a.tobytes() != c.tobytes(), spec.style
+
+
+def test_images_have_their_drawn_sizes_and_differ_in_size_and_content(one_of_each):
+    specs, images = one_of_each
+    for spec, img in zip(specs, images):
+        assert img.mode == "RGB" and img.size == (spec.width, spec.height), spec
+    sizes = {img.size for img in images}
+    assert len(sizes) == len(images)  # every image its own size
+    widths = [w for w, _ in sizes]
+    assert min(widths) < 600 and max(widths) > 1000
+    aspects = [w / h for w, h in sizes]
+    assert min(aspects) < 0.9 and max(aspects) > 1.2  # portrait and landscape
+    # content varies: small thumbnails of different styles are far apart
+    thumbs = np.stack([np.asarray(img.resize((32, 32)), dtype=np.float32) for img in images])
+    diffs = [np.abs(thumbs[i] - thumbs[j]).mean() for i in range(len(thumbs)) for j in range(i)]
+    assert min(diffs) > 2 and np.median(diffs) > 20
+
+
+def test_charts_and_screens_contain_text_like_detail(one_of_each):
+    specs, images = one_of_each
+    for spec, img in zip(specs, images):
+        if spec.family in ("chart", "screenshot", "document"):
+            grey = np.asarray(img.convert("L"), dtype=np.float32)
+            edges = np.abs(np.diff(grey, axis=1)) > 40
+            assert edges.mean() > 0.002, spec.style  # lines, glyphs and borders, not flat fields
+
+
+def test_fit_data_never_contains_heldout_styles_or_the_heldout_seed(ccsn_dir, not_cloud_dir):
+    assert not set(FIT_STYLES) & set(HELDOUT_STYLES)
+    data = gate_data(ccsn_dir, not_cloud_dir, seed=5, n_synthetic=40, n_synthetic_heldout=40)
+    fit = [s.source for s in data.fit if s.kind == "synthetic"]
+    held = [s.source for s in data.heldout if s.kind == "synthetic"]
+    assert {s.style for s in fit} <= set(FIT_STYLES)
+    assert {s.style for s in held} & set(HELDOUT_STYLES)
+    assert {s.seed for s in fit} == {5} and {s.seed for s in held} == {5 + HELDOUT_SEED_OFFSET}
+    keys = lambda part: {s.key for s in part}
+    assert not keys(data.fit) & keys(data.heldout) and not keys(data.valid) & keys(data.heldout)
+    assert not keys(data.fit) & keys(data.valid)
+    # cloud photos: only CCSN train fits or calibrates; the test split is only held out
+    split = {line.split(",")[0]: line.split(",")[2] for line in (ccsn_dir / "split.csv").read_text().splitlines()[1:]}
+    for s in data.fit + data.valid:
+        if s.kind == "cloud":
+            assert split[s.key.removeprefix("cloud/")] == "train"
+    assert {split[s.key.removeprefix("cloud/")] for s in data.heldout if s.kind == "cloud"} == {"test"}
+
+
+def test_unknown_style_is_a_clear_error():
+    with pytest.raises(ValueError, match="Unknown synthetic styles"):
+        synthetic_specs(3, styles=["watercolour"])
