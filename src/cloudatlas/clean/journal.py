@@ -49,6 +49,7 @@ class Entry:
     time: str = ""
     label: str | None = None  # move: the label it was given
     undoes: int | None = None  # undo: the entry it reverses
+    also: list[int] | None = None  # undo: later changes to the same photo, withdrawn with it
 
     def describe(self) -> str:
         if self.op == "move":
@@ -203,30 +204,44 @@ class Journal:
             return entry
 
     def undone(self) -> set[int]:
-        return {e.undoes for e in self.entries if e.op == "undo" and e.undoes is not None}
+        """Ids of the changes that are no longer in effect."""
+        out: set[int] = set()
+        for e in self.entries:
+            if e.op == "undo":
+                out.update(i for i in [e.undoes, *(e.also or [])] if i is not None)
+        return out
 
-    def current_path(self, entry: Entry) -> str:
-        """Where the photo that ``entry`` changed is now: follow it through later changes.
+    def _follow(self, entry: Entry, done: set[int]) -> tuple[str, list[int]]:
+        """Where the photo that ``entry`` changed is now, and the later changes still in effect
+        that were made to that same photo.
 
-        Moves never overwrite, so at any moment a path names at most one photo, and a later
-        change whose source is the photo's position at that moment is a change of this photo.
+        Moves never overwrite, so at any moment a path names at most one photo: a later change
+        whose source is the photo's position at that moment is a change of this photo.
         """
         where = entry.dest
+        later_changes = []
         for later in self.entries:
-            if later.id > entry.id and later.path == where and later.dest != later.path:
-                where = later.dest
-        return where
+            if later.id <= entry.id or later.path != where:
+                continue
+            if later.op != "undo" and later.id not in done:
+                later_changes.append(later.id)
+            where = later.dest
+        return where, later_changes
+
+    def current_path(self, entry: Entry) -> str:
+        return self._follow(entry, self.undone())[0]
 
     def undo(self, entry_id: int | None = None) -> Entry:
-        """Reverse the last change not yet undone, or the change ``entry_id``.
+        """Reverse the last change still in effect, or the change ``entry_id``.
 
-        A moved or deleted photo goes back to the folder it came from (under a free name if its
-        old name has been taken since); a keep is simply withdrawn. Undos are journaled too.
+        The photo returns to the folder it was in before that change (under a free name if its
+        old name has been taken since), and later changes to the same photo, which built on it,
+        are withdrawn with it; a keep is simply withdrawn. Undos are journaled too.
         """
         with self._lock:
             done = self.undone()
-            candidates = [e for e in self.entries if e.op != "undo" and e.id not in done]
             if entry_id is None:
+                candidates = [e for e in self.entries if e.op != "undo" and e.id not in done]
                 if not candidates:
                     raise JournalError("Nothing to undo.")
                 target = candidates[-1]
@@ -235,44 +250,41 @@ class Journal:
                 if target is None:
                     raise JournalError(f"No change #{entry_id} in the journal.")
                 if target.op == "undo":
-                    raise JournalError(f"#{entry_id} is itself an undo; undo the change it reversed again "
-                                       f"by hand if you need to.")
+                    raise JournalError(f"#{entry_id} is itself an undo; make that change again instead.")
                 if target.id in done:
                     raise JournalError(f"#{entry_id} was already undone.")
-            now = self.current_path(target)
+            now, later = self._follow(target, done)
+            extra = {"undoes": target.id, "also": later or None}
             back = PurePosixPath(target.path)
-            if target.op == "keep" or PurePosixPath(now).parent == back.parent:
+            if PurePosixPath(now).parent == back.parent:
                 # A keep changes no file; a photo already back in its old folder stays put.
                 self._resolve(now)
-                entry = Entry(self._next_id(), "undo", now, now, _now(), undoes=target.id)
+                entry = Entry(self._next_id(), "undo", now, now, _now(), **extra)
                 self._append(entry)
                 return entry
-            return self._apply("undo", now, self.root.joinpath(*back.parent.parts), back.name,
-                               undoes=target.id)
+            return self._apply("undo", now, self.root.joinpath(*back.parent.parts), back.name, **extra)
 
     # -- reading the state -------------------------------------------------------------------------
     def states(self) -> dict[str, PhotoState]:
         """Replay the journal: the state of every photo it touched, keyed by where it is now."""
+        done = self.undone()
         origin: dict[str, str] = {}
-        kept: set[str] = set()
+        keeps_at: dict[str, set[int]] = {}
         last: dict[str, int] = {}
-        ops = {e.id: e.op for e in self.entries}
         for e in self.entries:
             if e.dest != e.path:  # a file moved: carry what we know about it along
                 origin[e.dest] = origin.pop(e.path, e.path)
-                if e.path in kept:
-                    kept.discard(e.path)
-                    kept.add(e.dest)
-                last[e.dest] = e.id
+                if e.path in keeps_at:
+                    keeps_at[e.dest] = keeps_at.pop(e.path)
                 last.pop(e.path, None)
-            elif e.op == "keep":
-                kept.add(e.path)
+                last[e.dest] = e.id
+            else:
+                if e.op == "keep":
+                    keeps_at.setdefault(e.path, set()).add(e.id)
                 last[e.path] = e.id
-            elif e.op == "undo" and ops.get(e.undoes) == "keep":
-                kept.discard(e.path)
-                last[e.path] = e.id
+        kept = {path for path, ids in keeps_at.items() if ids - done}
         out = {}
-        for path in set(origin) | kept | set(last):
+        for path in set(origin) | set(keeps_at) | set(last):
             orig = origin.get(path, path)
             if self.in_trash(path):
                 status = "deleted"

@@ -117,11 +117,12 @@ class Review:
             if others:
                 labels = sorted({o.label for o in others} | {item.label})
                 paths = [o.path for o in others]
-                if len(labels) > 1:
+                if len(labels) > 1:  # a conflict is a duplicate too; one message says both
                     out.insert(0, {"kind": "conflict", "related": paths,
                                    "message": f"same picture filed as {', '.join(labels)}: " + ", ".join(paths)})
-                out.append({"kind": "duplicate", "related": paths,
-                            "message": "same picture as " + ", ".join(paths)})
+                else:
+                    out.append({"kind": "duplicate", "related": paths,
+                                "message": "same picture as " + ", ".join(paths)})
         return out
 
     def status(self, item: ReviewItem) -> tuple[str, int | None]:
@@ -132,7 +133,10 @@ class Review:
 
     def view(self, item: ReviewItem, states=None) -> dict:
         problems = self.live_problems(item)
-        kinds = sorted({p["kind"] for p in problems}, key=KINDS.index)
+        kinds = {p["kind"] for p in problems}
+        if "conflict" in kinds:
+            kinds.add("duplicate")
+        kinds = sorted(kinds, key=KINDS.index)
         score = max((_WEIGHT[k] for k in kinds), default=0.0)
         if item.quality is not None:
             doubt = 1.0 - item.quality

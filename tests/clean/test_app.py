@@ -1,0 +1,100 @@
+"""The cleaner's JSON API: problems, ordering, thumbnails, changes applied at once, undo."""
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cloudatlas.clean import create_app
+
+from ..data.tools_fixtures import feature_model  # noqa: F401  (fixture)
+from .cleaner_fixtures import files, review_set  # noqa: F401  (fixture)
+
+
+@pytest.fixture
+def client(review_set):
+    return TestClient(create_app(review_set, find_issues=False))
+
+
+def by_path(state: dict) -> dict[str, dict]:
+    return {v["path"]: v for v in state["items"]}
+
+
+def test_state_lists_problems_most_suspicious_first(client):
+    assert "CloudAtlas cleaner" in client.get("/").text
+    assert client.get("/static/app.js").status_code == 200
+    state = client.get("/api/state").json()
+    items = by_path(state)
+    assert state["items"][0]["path"] == "Cu/broken.jpg"  # unreadable first, then conflicts
+    assert {v["path"] for v in state["items"][1:3]} == {"Ac/Ac-N013.jpg", "Cc/Cc-N029.jpg"}
+    assert items["Ac/Ac-N013.jpg"]["kinds"] == ["conflict", "duplicate"]
+    assert items["Cu/Cu-N001-copy.jpg"]["kinds"] == ["duplicate"]
+    assert items["Cu/broken.jpg"]["kinds"] == ["unreadable"]
+    assert items["Ac/Ac-N002.jpg"]["kinds"] == [] and items["Ac/Ac-N002.jpg"]["status"] == "pending"
+    assert state["kind_counts"]["conflict"] == 2
+    assert "Ac" in state["labels"] and "St" in state["labels"]  # every genus can be chosen
+    assert any("not searched" in n for n in state["notes"])
+
+    good = client.get(f"/api/photo/{items['Ac/Ac-N002.jpg']['id']}?size=120")
+    assert good.status_code == 200 and good.headers["content-type"] == "image/jpeg"
+    bad = client.get(f"/api/photo/{items['Cu/broken.jpg']['id']}")
+    assert bad.status_code == 415 and "truncated" in bad.json()["detail"]
+    assert client.get("/api/photo/9999").status_code == 404
+
+
+def test_changes_are_applied_at_once_and_undoable(client, review_set):
+    items = by_path(client.get("/api/state").json())
+    ac013, cc029 = items["Ac/Ac-N013.jpg"]["id"], items["Cc/Cc-N029.jpg"]["id"]
+
+    moved = client.post(f"/api/items/{ac013}/move", json={"label": "cirrocumulus"}).json()
+    assert (review_set / "Cc" / "Ac-N013.jpg").exists() and not (review_set / "Ac" / "Ac-N013.jpg").exists()
+    changed = {v["id"]: v for v in moved["items"]}
+    assert changed[ac013]["status"] == "moved" and changed[ac013]["label"] == "Cc"
+    assert changed[cc029]["kinds"] == ["duplicate"]  # the conflict is resolved for the partner too
+    assert moved["journal"][0]["text"] == "moved Ac/Ac-N013.jpg -> Cc/Ac-N013.jpg"
+
+    clash = items["Ac/Ac-N001.jpg"]["id"]
+    client.post(f"/api/items/{clash}/move", json={"label": "Cc"})
+    assert (review_set / "Cc" / "Ac-N001-1.jpg").exists() and (review_set / "Cc" / "Ac-N001.jpg").exists()
+
+    copy = items["Cu/Cu-N001-copy.jpg"]["id"]
+    deleted = client.post(f"/api/items/{copy}/delete").json()
+    assert (review_set / ".trash" / "Cu" / "Cu-N001-copy.jpg").exists()
+    assert {v["id"]: v for v in deleted["items"]}[copy]["status"] == "deleted"
+    assert client.post(f"/api/items/{copy}/delete").status_code == 409  # already in the trash
+
+    client.post(f"/api/items/{items['Cu/Cu-N002.jpg']['id']}/keep")
+    state = by_path(client.get("/api/state").json())
+    assert state["Cu/Cu-N002.jpg"]["status"] == "kept"
+
+    undone = client.post("/api/undo", json={}).json()  # the keep
+    assert {v["path"]: v for v in undone["items"]}["Cu/Cu-N002.jpg"]["status"] == "pending"
+    first = client.get("/api/journal").json()["entries"][-1]
+    client.post("/api/undo", json={"entry": first["id"]})  # any entry: the first move
+    assert (review_set / "Ac" / "Ac-N013.jpg").exists()
+    assert by_path(client.get("/api/state").json())["Ac/Ac-N013.jpg"]["kinds"] == ["conflict", "duplicate"]
+
+    assert client.post(f"/api/items/{clash}/move", json={"label": "../etc"}).status_code == 409
+    assert client.post(f"/api/items/{clash}/move", json={}).status_code == 409
+    assert client.post("/api/undo", json={"entry": 999}).status_code == 409
+    assert client.post("/api/items/999/keep").status_code == 404
+
+    # A fresh server (a restart) reads the journal back: decisions survive.
+    again = by_path(TestClient(create_app(review_set, find_issues=False)).get("/api/state").json())
+    assert again[".trash/Cu/Cu-N001-copy.jpg"]["status"] == "deleted"
+    assert again["Cc/Ac-N001-1.jpg"]["status"] == "moved" and again["Cc/Ac-N001-1.jpg"]["original"] == "Ac/Ac-N001.jpg"
+    summary = client.get("/api/journal").json()["summary"]
+    assert summary["moved"] == 1 and summary["deleted"] == 1 and summary["in_trash"] == 1
+
+
+def test_suspicious_labels_from_a_model(review_set, feature_model):
+    state = TestClient(create_app(review_set, model=feature_model)).get("/api/state").json()
+    assert state["notes"] == []
+    judged = [v for v in state["items"] if v["quality"] is not None]
+    assert len(judged) == len(state["items"]) - 1  # all but the unreadable one
+    assert all(v["suggested"] in ("Ac", "Cc", "Cu") for v in judged)
+    assert "suspicious" in state["kind_counts"]
+
+
+def test_missing_model_is_a_note_not_a_crash(review_set, tmp_path):
+    state = TestClient(create_app(review_set, model=tmp_path / "none.onnx")).get("/api/state").json()
+    assert any("Model file not found" in n for n in state["notes"])

@@ -1,0 +1,100 @@
+"""The cleaner driven in headless Chromium: relabel, delete, undo, switch filters, keyboard.
+
+After every step the files on disk are checked, not just the page.
+"""
+from __future__ import annotations
+
+import pytest
+
+from cloudatlas.clean import create_app
+
+from ..conftest import live_server
+from .cleaner_fixtures import files, review_set  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.browser
+
+
+def card(page, path: str):
+    return page.locator(f'.card[data-path="{path}"]')
+
+
+def wait_status(page, path: str, status: str) -> None:
+    page.wait_for_selector(f'.card[data-path="{path}"][data-status="{status}"]', timeout=10_000)
+
+
+def test_review_in_the_browser(page, review_set, artifacts_dir):
+    root = review_set
+    original = files(root)
+    with live_server(create_app(root, find_issues=False)) as url:
+        page.goto(url)
+        page.wait_for_selector("body[data-ready='1']")
+        # Default view: photos with problems, the unreadable one first, then the conflict pair.
+        paths = page.locator(".card").evaluate_all("cards => cards.map(c => c.dataset.path)")
+        assert paths[0] == "Cu/broken.jpg" and set(paths[1:3]) == {"Ac/Ac-N013.jpg", "Cc/Cc-N029.jpg"}
+        assert "same picture filed as Ac, Cc" in card(page, "Ac/Ac-N013.jpg").inner_text()
+        page.screenshot(path=str(artifacts_dir / "cleaner-start.png"), full_page=True)
+
+        # 1. Relabel with the card's list: applied at once, on disk.
+        card(page, "Ac/Ac-N013.jpg").locator("select.move").select_option("Cc")
+        wait_status(page, "Cc/Ac-N013.jpg", "moved")
+        assert files(root) == original - {"Ac/Ac-N013.jpg"} | {"Cc/Ac-N013.jpg"}
+        # The partner lost its conflict badge without a reload.
+        assert "filed as" not in card(page, "Cc/Cc-N029.jpg").inner_text()
+
+        # 2. Delete the exact copy: into the trash inside the data set.
+        card(page, "Cu/Cu-N001-copy.jpg").locator("button.delete").click()
+        wait_status(page, ".trash/Cu/Cu-N001-copy.jpg", "deleted")
+        assert (root / ".trash" / "Cu" / "Cu-N001-copy.jpg").exists()
+        assert not (root / "Cu" / "Cu-N001-copy.jpg").exists()
+
+        # 3. Undo the last change (the delete) with the header button.
+        page.click("#undo-last")
+        wait_status(page, "Cu/Cu-N001-copy.jpg", "pending")
+        assert files(root) == original - {"Ac/Ac-N013.jpg"} | {"Cc/Ac-N013.jpg"}
+
+        # 4. Switch filters: label Ac, every photo; decide with the keyboard.
+        page.select_option("#label-filter", "Ac")
+        page.select_option("#kind-filter", "all")
+        labels = page.locator(".card").evaluate_all("cards => cards.map(c => c.dataset.label)")
+        assert labels and set(labels) == {"Ac"}
+        card(page, "Ac/Ac-N001.jpg").locator(".title").click()  # select it
+        page.keyboard.press("4")  # labels 1 Ac, 2 As, 3 Cb, 4 Cc: a name clash in Cc
+        wait_status(page, "Cc/Ac-N001-1.jpg", "moved")
+        assert (root / "Cc" / "Ac-N001-1.jpg").exists() and (root / "Cc" / "Ac-N001.jpg").exists()
+        card(page, "Ac/Ac-N002.jpg").locator(".title").click()
+        page.keyboard.press("Enter")  # keep
+        wait_status(page, "Ac/Ac-N002.jpg", "kept")
+        card(page, "Ac/Ac-N003.jpg").locator(".title").click()
+        page.keyboard.press("d")
+        wait_status(page, ".trash/Ac/Ac-N003.jpg", "deleted")
+        assert (root / ".trash" / "Ac" / "Ac-N003.jpg").exists()
+        page.keyboard.press("u")  # undo the delete
+        wait_status(page, "Ac/Ac-N003.jpg", "pending")
+        assert (root / "Ac" / "Ac-N003.jpg").exists() and not list((root / ".trash").rglob("*.jpg"))
+
+        # 5. Switching label or filter loses no decision: they come back from the server.
+        page.select_option("#label-filter", "Cc")
+        page.select_option("#kind-filter", "decided")
+        decided = set(page.locator(".card").evaluate_all("cards => cards.map(c => c.dataset.path)"))
+        assert decided == {"Cc/Ac-N013.jpg", "Cc/Ac-N001-1.jpg"}
+        page.select_option("#label-filter", "all")
+        decided = set(page.locator(".card").evaluate_all("cards => cards.map(c => c.dataset.path)"))
+        assert decided == {"Cc/Ac-N013.jpg", "Cc/Ac-N001-1.jpg", "Ac/Ac-N002.jpg"}
+        page.reload()
+        page.wait_for_selector("body[data-ready='1']")
+        assert page.input_value("#kind-filter") == "decided"  # the filter is kept in the URL
+        wait_status(page, "Ac/Ac-N002.jpg", "kept")
+        wait_status(page, "Cc/Ac-N001-1.jpg", "moved")
+
+        # 6. Undo any journal entry: the very first move.
+        page.click("#toggle-journal")
+        first = page.locator('#journal-list li[data-entry="1"]')
+        assert "moved Ac/Ac-N013.jpg -> Cc/Ac-N013.jpg" in first.inner_text()
+        first.locator("button").click()
+        page.wait_for_selector('#journal-list li[data-entry="1"].undone')
+        assert (root / "Ac" / "Ac-N013.jpg").exists() and not (root / "Cc" / "Ac-N013.jpg").exists()
+        page.screenshot(path=str(artifacts_dir / "cleaner-after.png"), full_page=True)
+
+    # Every photo is still there exactly once: in a label folder or the trash.
+    assert len(files(root)) == len(original)
+    assert files(root) == original - {"Ac/Ac-N001.jpg"} | {"Cc/Ac-N001-1.jpg"}
