@@ -98,3 +98,55 @@ def test_suspicious_labels_from_a_model(review_set, feature_model):
 def test_missing_model_is_a_note_not_a_crash(review_set, tmp_path):
     state = TestClient(create_app(review_set, model=tmp_path / "none.onnx")).get("/api/state").json()
     assert any("Model file not found" in n for n in state["notes"])
+
+
+def test_clean_command_serves_the_page_and_prints_the_log(review_set, tmp_path):
+    """`cloudatlas clean DIR --no-browser` end to end, in its own process."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from ..conftest import free_port
+
+    port = free_port()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "cloudatlas", "clean", str(review_set), "--no-browser",
+                             "--no-issues", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/state", timeout=2) as r:
+                    state = json.load(r)
+                break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise AssertionError(proc.stderr.read() if proc.poll() is not None else "no server")
+                time.sleep(0.2)
+        item = next(v for v in state["items"] if v["path"] == "Cu/Cu-N001-copy.jpg")
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/items/{item['id']}/delete", method="POST")
+        urllib.request.urlopen(request, timeout=5).close()
+        assert (review_set / ".trash" / "Cu" / "Cu-N001-copy.jpg").exists()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    log = subprocess.run([sys.executable, "-m", "cloudatlas", "clean", str(review_set), "--log"],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert log.returncode == 0 and "deleted Cu/Cu-N001-copy.jpg" in log.stdout
+
+
+def test_clean_command_refuses_read_only_data(tmp_path, capsys):
+    from cloudatlas.cli import main
+
+    ro = tmp_path / "ro"
+    (ro / "Cu").mkdir(parents=True)
+    ro.chmod(0o555)
+    try:
+        assert main(["clean", str(ro), "--no-browser"]) == 2
+        assert "not writable" in capsys.readouterr().err
+    finally:
+        ro.chmod(0o755)

@@ -135,3 +135,15 @@ def test_audit_on_ccsn_finds_the_real_cross_label_duplicates(ccsn_dir, cache_env
     assert len(data["duplicates"]) >= 10
     assert seconds < 60, f"audit of CCSN took {seconds:.1f} s"
     assert sorted(p.name for p in ccsn_dir.iterdir()) == before  # nothing written into the shared copy
+
+
+def test_audit_command_text_and_html(planted, cache_env, tmp_path, capsys):
+    root, _ = planted
+    html = tmp_path / "report" / "audit.html"
+    assert main(["data", "audit", str(root), "--html", str(html)]) == 0
+    captured = capsys.readouterr()
+    assert "conflicts (the same picture under different labels): 1" in captured.out
+    assert "unreadable: 1" in captured.out and "cloudatlas clean" in captured.out
+    assert html.exists() and str(html) in captured.err
+    assert main(["data", "audit", str(tmp_path / "nowhere")]) == 2
+    assert "no such folder" in capsys.readouterr().err

@@ -67,6 +67,10 @@ def create_app(data_dir: str | Path, review: Review | None = None, model: str | 
     app.mount("/static", StaticFiles(directory=_static_dir()), name="static")
 
     def state() -> dict:
+        with review.lock:
+            return _state()
+
+    def _state() -> dict:
         views = review.views()
         counts = {k: sum(1 for v in views if k in v["kinds"]) for k in KINDS}
         return {"root": str(review.root), "labels": review.labels, "kinds": list(KINDS), "kind_counts": counts,

@@ -82,7 +82,7 @@ def move_no_clobber(src: Path, folder: Path, name: str) -> Path:
         if dest.exists() or dest.is_symlink():
             continue
         try:
-            os.link(src, dest)
+            os.link(src, dest, follow_symlinks=False)
         except FileExistsError:
             continue  # taken between the check and the link: try the next name
         except OSError as err:

@@ -10,7 +10,7 @@ const KIND_NAMES = {
 };
 const state = {
   items: new Map(), order: [], labels: [], kinds: [], journal: [],
-  filter: { label: "all", kind: "problems" }, visible: [], shown: PAGE, selected: null, busy: false,
+  filter: { label: "all", kind: "problems" }, visible: [], shown: PAGE, selected: null,
 };
 const $ = (sel, root = document) => root.querySelector(sel);
 
@@ -248,38 +248,43 @@ function say(text, error = false) {
 }
 
 // ---- actions ---------------------------------------------------------------------------------
-async function act(id, action, label) {
-  if (state.busy) return;
-  state.busy = true;
-  try {
-    const url = `/api/items/${id}/${action}`;
-    const data = await api("POST", url, action === "move" ? { label } : undefined);
-    absorb(data);
-    const entry = state.journal[0];
-    say(entry ? `Saved: ${entry.text}` : "Saved.");
-    if (id === state.selected) step(+1);
-  } catch (err) {
-    say(err.message, true);
-    await loadState().catch(() => {});
-  } finally {
-    state.busy = false;
-  }
+// Requests run one after another, in the order they were made, so a fast reviewer's key presses
+// are neither dropped nor reordered; the selection moves on at once, not after the answer.
+let queue = Promise.resolve();
+
+function enqueue(task) {
+  queue = queue.then(task, task);
+  return queue;
 }
 
-async function undo(entryId) {
-  if (state.busy) return;
-  state.busy = true;
-  try {
-    const data = await api("POST", "/api/undo", entryId == null ? {} : { entry: entryId });
-    absorb(data);
-    const entry = state.journal[0];
-    say(entry ? `Undone: ${entry.text}` : "Undone.");
-    if (data.items.length && state.visible.includes(data.items[0].id)) select(data.items[0].id);
-  } catch (err) {
-    say(err.message, true);
-  } finally {
-    state.busy = false;
-  }
+function act(id, action, label) {
+  if (id === state.selected && action !== "undo") step(+1);
+  return enqueue(async () => {
+    try {
+      const url = `/api/items/${id}/${action}`;
+      const data = await api("POST", url, action === "move" ? { label } : undefined);
+      absorb(data);
+      const entry = state.journal[0];
+      say(entry ? `Saved: ${entry.text}` : "Saved.");
+    } catch (err) {
+      say(err.message, true);
+      await loadState().catch(() => {});
+    }
+  });
+}
+
+function undo(entryId) {
+  return enqueue(async () => {
+    try {
+      const data = await api("POST", "/api/undo", entryId == null ? {} : { entry: entryId });
+      absorb(data);
+      const entry = state.journal[0];
+      say(entry ? `Undone: ${entry.text}` : "Undone.");
+      if (data.items.length && state.visible.includes(data.items[0].id)) select(data.items[0].id);
+    } catch (err) {
+      say(err.message, true);
+    }
+  });
 }
 
 // ---- keyboard --------------------------------------------------------------------------------
@@ -309,7 +314,11 @@ document.addEventListener("keydown", (ev) => {
   } else if (key === "s" && v && v.suggested && v.suggested !== v.label) act(id, "move", v.suggested);
   else if (key === "m" && v) {
     const sel = document.querySelector(`.card[data-id="${id}"] .move`);
-    if (sel) sel.focus();
+    if (sel) {
+      sel.focus();
+      // An open list changes nothing until Enter; a merely focused one would move on each arrow key.
+      try { sel.showPicker(); } catch (e) { /* older browsers: the focused list still works */ }
+    }
   } else if (key === "u") undo();
   else if (key === "l") cycle($("#label-filter"), (val) => setFilter(val, state.filter.kind));
   else if (key === "f") cycle($("#kind-filter"), (val) => setFilter(state.filter.label, val));
