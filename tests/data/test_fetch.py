@@ -146,3 +146,31 @@ def test_checksum_parsing():
     assert Checksum.parse("SHA-256:" + "b" * 64).algorithm == "sha256"
     with pytest.raises(ValueError):
         Checksum.parse("crc32:xyz")
+
+
+def test_record_of_single_photos_is_fetched_into_their_folders(http_server, ccsn_dir, tmp_path):
+    """Dataverse unpacks an uploaded zip unless it was zipped twice: then the record lists the
+    photos one by one, each with the folder it came from (directoryLabel) and its own MD5."""
+    photos = {101: ("CCSN_v2/Ac", "Ac-N001.jpg"), 102: ("CCSN_v2/cumulus", "Cu-N001.jpg"),
+              103: ("", "loose.jpg")}
+    entries = []
+    for file_id, (folder, name) in photos.items():
+        data = (ccsn_dir / ("Ac" if name.startswith("Ac") else "Cu") / ("Cu-N002.jpg" if name == "loose.jpg" else name)
+                ).read_bytes()
+        http_server.routes[f"/api/access/datafile/{file_id}"] = Route(data, ranges=True, content_type="image/jpeg")
+        entry = {"label": name, "dataFile": {"id": file_id, "filename": name, "filesize": len(data),
+                                             "md5": hashlib.md5(data).hexdigest()}}
+        if folder:
+            entry["directoryLabel"] = folder
+        entries.append(entry)
+    record = {"status": "OK", "data": {"latestVersion": {"files": entries}}}
+    http_server.routes[f"/api/datasets/:persistentId/?persistentId={DOI}"] = Route(
+        json.dumps(record).encode(), content_type="application/json")
+    dest = tmp_path / "ccsn"
+
+    result = fetch_dataset("ccsn", dest, base_url=http_server.url, progress=False)
+    assert result.counts == {"Ac": 1, "Cu": 1} and result.skipped == 1  # no folder, no label
+    assert (dest / "Cu" / "Cu-N001.jpg").read_bytes() == (ccsn_dir / "Cu" / "Cu-N001.jpg").read_bytes()
+    again = fetch_dataset("ccsn", dest, base_url=http_server.url, progress=False)
+    assert again.counts == {} and again.already_there == 2
+    assert sorted(k for k in tree(dest) if not k.startswith(".cloudatlas")) == ["Ac/Ac-N001.jpg", "Cu/Cu-N001.jpg"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..data.audit import AuditReport, audit
-from ..data.dataset import DataError
+from ..data.dataset import DataError, scan_folder
 from ..labels import GENERA, canonical_label
 from .journal import TRASH_DIR, Journal, JournalError
 
@@ -88,8 +88,6 @@ class Review:
                                           f"({r.suggested_probability:.0%})"})
 
     def _photo_paths(self) -> list[str]:
-        from ..data.dataset import scan_folder
-
         try:
             return [s.key for s in scan_folder(self.root)]
         except DataError:
@@ -152,7 +150,8 @@ class Review:
             "kinds": kinds, "problems": problems, "score": round(score, 4),
             "quality": None if item.quality is None else round(item.quality, 4),
             "suggested": item.suggested,
-            "suggested_probability": None if item.suggested_probability is None else round(item.suggested_probability, 3),
+            "suggested_probability": (None if item.suggested_probability is None
+                                      else round(item.suggested_probability, 3)),
         }
 
     def views(self, items: list[ReviewItem] | None = None) -> list[dict]:

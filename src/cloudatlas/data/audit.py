@@ -479,7 +479,8 @@ def write_html(report: AuditReport, out: str | Path, max_groups: int = 300) -> P
 
     def files_section(title: str, items: list[FileProblem], explain: str, thumbs: bool) -> str:
         if thumbs:
-            body = '<div class="group">' + "".join(figure(p.path, p.label, p.reason) for p in items[:max_groups]) + "</div>"
+            figures = "".join(figure(p.path, p.label, p.reason) for p in items[:max_groups])
+            body = f'<div class="group">{figures}</div>'
         else:
             body = "<ul>" + "".join(f"<li>{esc(p.reason)}</li>" for p in items) + "</ul>"
         return f'<section><h2>{esc(title)} <small>({len(items)})</small></h2><p>{esc(explain)}</p>{body}</section>'

@@ -87,6 +87,7 @@ class RemoteFile:
     url: str
     size: int | None = None
     checksum: Checksum | None = None
+    directory: str = ""  # Dataverse's directoryLabel: the folder the file was uploaded from
 
 
 @dataclass
@@ -141,7 +142,8 @@ def dataverse_files(doi: str, base_url: str | None = None, timeout: float = 60.0
             checksum = Checksum("md5", data["md5"].lower())
         name = data.get("filename") or entry.get("label") or f"file-{data.get('id')}"
         out.append(RemoteFile(name=PurePosixPath(name).name, url=f"{base}/api/access/datafile/{data['id']}",
-                              size=data.get("filesize"), checksum=checksum))
+                              size=data.get("filesize"), checksum=checksum,
+                              directory=str(entry.get("directoryLabel") or "")))
     return out
 
 
@@ -283,20 +285,83 @@ def unpack_archive(archive: str | Path, dest: str | Path, result: FetchResult | 
     return result
 
 
+def _place(src: Path, folder: Path, name: str, result: FetchResult) -> None:
+    """Move a downloaded photo into its label folder as ``name``; never replaces a different file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = src.read_bytes()
+    for candidate in name_candidates(name):
+        target = folder / candidate
+        if target.exists():
+            if target.read_bytes() == data:
+                result.already_there += 1
+                src.unlink()
+                return
+            continue
+        try:
+            with open(target, "xb") as out:
+                out.write(data)
+        except FileExistsError:
+            continue
+        src.unlink()
+        result.counts[folder.name] = result.counts.get(folder.name, 0) + 1
+        return
+
+
+def _fetch_loose_photos(photos: list[RemoteFile], dest: Path, result: FetchResult, progress: bool | None,
+                        timeout: float, workers: int = 4) -> None:
+    """A record that holds the photos themselves (Dataverse unpacks uploaded zips unless they are
+    zipped twice): fetch each, verified, into the label folder named by its directory."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tqdm import tqdm
+
+    staging = dest / DOWNLOAD_DIR / "files"
+    wanted = []
+    for remote in photos:
+        folder = PurePosixPath(remote.directory).name if remote.directory else ""
+        if not _safe_name(folder) or not _safe_name(remote.name):
+            result.skipped += 1  # a photo without a label folder cannot be filed
+            continue
+        wanted.append((remote, dest / canonical_label(folder)))
+
+    def one(item: tuple[RemoteFile, Path]) -> Path | None:
+        remote, folder = item
+        target = folder / remote.name
+        if target.exists() and remote.checksum and remote.checksum.of_file(target) == remote.checksum.value:
+            return None  # there from an earlier run
+        staged = staging / f"{remote.url.rsplit('/', 1)[-1]}-{remote.name}"  # file id: names may repeat
+        return download_file(remote.url, staged, remote.checksum, remote.size, progress=False, timeout=timeout)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool, \
+            tqdm(total=len(wanted), desc="photos", unit="photo", disable=None if progress is None else not progress) as bar:
+        for (remote, folder), path in zip(wanted, pool.map(one, wanted)):
+            if path is None:
+                result.already_there += 1
+            else:
+                _place(path, folder, remote.name, result)
+            bar.update()
+    result.counts = dict(sorted(result.counts.items()))
+
+
 def fetch_dataset(name: str, dest: str | Path, base_url: str | None = None, checksum: Checksum | None = None,
                   keep_archive: bool = False, progress: bool | None = None, timeout: float = 60.0) -> FetchResult:
-    """Download data set ``name`` (see :data:`DATASETS`) and unpack it into ``dest``."""
+    """Download data set ``name`` (see :data:`DATASETS`) into ``dest/<label>/``.
+
+    The record's zip archives are downloaded (resumable, verified) and unpacked; a record that
+    holds the photos one by one instead has them fetched into the folder they were uploaded from.
+    """
     record = DATASETS.get(name.lower())
     if record is None:
         raise FetchError(f"Unknown data set {name!r}; available: {', '.join(sorted(DATASETS))}.")
     dest = Path(dest)
     files = dataverse_files(record.doi, base_url, timeout)
     archives = [f for f in files if f.name.lower().endswith(".zip")]
-    if not archives:
-        raise FetchError(f"{record.doi}: the record has no zip archive (files: "
+    photos = [f for f in files if is_image_file(f.name)]
+    if not archives and not photos:
+        raise FetchError(f"{record.doi}: the record holds neither a zip archive nor photos (files: "
                          f"{', '.join(f.name for f in files) or 'none'}).")
-    if checksum is not None and len(archives) > 1:
-        raise FetchError("--checksum names one file, but the record has several archives.")
+    if checksum is not None and len(archives) != 1:
+        raise FetchError("--checksum names one archive, but the record does not hold exactly one.")
     result = FetchResult(dest=str(dest))
     downloads = dest / DOWNLOAD_DIR
     for remote in archives:
@@ -306,4 +371,6 @@ def fetch_dataset(name: str, dest: str | Path, base_url: str | None = None, chec
         unpack_archive(path, dest, result)
         if not keep_archive:
             path.unlink()
+    if photos:
+        _fetch_loose_photos(photos, dest, result, progress, timeout)
     return result
