@@ -1,9 +1,10 @@
 """Models for the gate and server tests, built once per test session.
 
 The bundled model is used when it is there. Until it is, a development model stands in: the
-ImageNet backbone of EfficientNet-Lite0 with a random head, exported like any trained run
-(its genus guesses are meaningless, but its embedding separates sky photos from other images,
-which is what the gate and the server need). Files go under pytest's session temp dir, so the
+ImageNet backbone of EfficientNet-Lite0 with a random (seeded) head, exported like any trained
+run. Its genus guesses are meaningless, but its embedding separates sky photos from other
+images, which is what the gate and the server need; the head is random rather than the zeros a
+fresh training run starts from, so that probabilities and heat maps differ between photos. Files go under pytest's session temp dir, so the
 fixtures of tests/gate and tests/server share them.
 """
 from __future__ import annotations
@@ -26,8 +27,12 @@ def dev_model(base: Path) -> Path:
         from cloudatlas.labels import GENERA
         from cloudatlas.model import create_model, get_backbone
 
+        import torch
+
         spec = get_backbone("efficientnet_lite0")
         model = create_model("efficientnet_lite0", len(GENERA)).eval()
+        torch.manual_seed(0)
+        torch.nn.init.normal_(model.get_classifier().weight, std=0.05)
         meta = build_metadata(sorted(GENERA), 224, "efficientnet_lite0", spec.mean, spec.std,
                               name="cloudatlas-dev-untrained")
         base.mkdir(parents=True, exist_ok=True)

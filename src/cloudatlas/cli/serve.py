@@ -1,0 +1,74 @@
+"""cloudatlas serve: the web app and JSON API (FastAPI + uvicorn)."""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+
+DESCRIPTION = "Start the web app (/) and the JSON API (/api/v1, documented at /docs)."
+EPILOG = """\
+examples:
+  cloudatlas serve                                 http://127.0.0.1:8000 with the bundled model
+  cloudatlas serve --host 0.0.0.0 --port 8080      reachable from a phone on the same network
+  cloudatlas serve --model runs/mine/model.onnx --workers 4
+  curl -F file=@sky.jpg http://127.0.0.1:8000/api/v1/classify
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--model", help="ONNX model file (default: the bundled model)")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (default 1)")
+    p.add_argument("--max-upload-mb", type=float, default=20, metavar="MB",
+                   help="largest accepted upload; bigger ones are refused while streaming (default 20)")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+
+
+def _check_port(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as err:
+            from . import CliError
+
+            raise CliError(f"cannot listen on {host}:{port} ({err.strerror}); is another server running? "
+                           f"Try --port {port + 1}.") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ..inference import Classifier, ModelError
+    from ..server.app import MAX_UPLOAD_ENV, create_app
+    from . import CliError
+
+    if args.workers < 1:
+        raise CliError("--workers must be at least 1.")
+    if args.max_upload_mb <= 0:
+        raise CliError("--max-upload-mb must be positive.")
+    try:
+        clf = Classifier.load(args.model)  # fail here, with one clear line, not in a worker
+    except ModelError as err:
+        raise CliError(str(err)) from None
+    _check_port(args.host, args.port)
+
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    url = f"http://{shown}:{args.port}"
+    gate = "with" if clf.gate_threshold is not None else "without"
+    print(f"CloudAtlas on {url}  (model {clf.name} {clf.version}, {gate} the cloud gate)", flush=True)
+    print(f"  API docs: {url}/docs    stop: Ctrl+C", flush=True)
+    if args.host in ("0.0.0.0", "::"):
+        print(f"  from a phone on this network: http://<this computer's address>:{args.port}", flush=True)
+
+    if args.workers == 1:
+        app = create_app(args.model, args.max_upload_mb, classifier=clf)
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    else:  # each worker process builds its own app (and model session) from the environment
+        os.environ["CLOUDATLAS_MODEL"] = str(clf.path.resolve())
+        os.environ[MAX_UPLOAD_ENV] = str(args.max_upload_mb)
+        uvicorn.run("cloudatlas.server.app:create_app_from_env", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, log_level=args.log_level)
+    return 0

@@ -1,0 +1,56 @@
+"""The JSON the API speaks, as pydantic models: they validate responses and document them."""
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class LabelProbability(BaseModel):
+    label: str = Field(description="genus code, e.g. 'Cu'", examples=["Cu"])
+    name: str = Field(description="genus name", examples=["cumulus"])
+    probability: float = Field(ge=0, le=1, examples=[0.91])
+
+
+class ModelInfo(BaseModel):
+    name: str = Field(examples=["cloudatlas-efficientnet_lite0"])
+    version: str = Field(examples=["0.1.0"])
+
+
+class ClassifyResponse(BaseModel):
+    is_cloud: bool | None = Field(
+        description="whether the image looks like a sky photo; null when the model has no gate")
+    cloud_score: float | None = Field(
+        description="the gate's score in [0, 1]; is_cloud is cloud_score >= cloud_threshold", examples=[0.98])
+    cloud_threshold: float | None = Field(default=None, description="the gate's calibrated threshold")
+    predictions: list[LabelProbability] = Field(description="every genus, most likely first")
+    model: ModelInfo
+    elapsed_ms: float = Field(description="server time for this request, upload included", examples=[41.2])
+    cam: str | None = Field(
+        default=None,
+        description="with ?cam=true: where the model looked for the top genus, a small PNG heat map "
+                    "(data URL, transparent where cold) covering the centre square the model saw")
+
+
+class Genus(BaseModel):
+    code: str = Field(examples=["Cu"])
+    name: str = Field(examples=["cumulus"])
+    level: str | None = Field(description="altitude of the cloud base", examples=["low (below 2 km)"])
+    look: str | None = Field(description="what it looks like")
+    precipitation: str | None = Field(description="whether it brings rain or snow")
+
+
+class LabelsResponse(BaseModel):
+    labels: list[Genus]
+
+
+class HealthResponse(BaseModel):
+    status: str = Field(examples=["ok"])
+    model: ModelInfo
+    gate: bool = Field(description="whether the model can tell cloud photos from other images")
+    labels: int
+
+
+class ErrorResponse(BaseModel):
+    status: int = Field(examples=[415])
+    error: str = Field(description="a stable code for programs", examples=["not_an_image"])
+    message: str = Field(description="a sentence for people",
+                         examples=["notes.txt is a text file, not a photo. Choose a JPEG, PNG, WebP or HEIC photo."])

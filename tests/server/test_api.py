@@ -1,0 +1,257 @@
+"""The JSON API through a real uvicorn server: real photos, not-cloud images and every bad input."""
+import base64
+import io
+import socket
+import time
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from cloudatlas.gate import render_negative, synthetic_specs
+from cloudatlas.labels import GENERA
+
+from .conftest import SMALL_LIMIT_MB, png_declaring
+
+CLASSIFY = "/api/v1/classify"
+NOT_SKY = ["n07753592_banana.jpg", "n07747607_orange.jpg", "n07930864_cup.jpg", "n07871810_meat_loaf.jpg",
+           "n13040303_stinkhorn.jpg", "n12267677_acorn.jpg"]
+
+
+def post_file(client, data: bytes, name="photo.jpg", content_type="image/jpeg", params=None):
+    return client.post(CLASSIFY, files={"file": (name, data, content_type)}, params=params)
+
+
+def assert_error(response, status, error, *fragments):
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert body["status"] == status and body["error"] == error
+    assert body["message"][-1] in ".?" and "Traceback" not in body["message"]
+    for fragment in fragments:
+        assert fragment in body["message"], body["message"]
+
+
+def test_cloud_photos_get_every_genus_sorted_and_the_model_s_numbers(client, classifier, ccsn_dir):
+    accepted = 0
+    for code in sorted(GENERA):
+        photo = sorted((ccsn_dir / code).glob("*.jpg"))[5]
+        r = post_file(client, photo.read_bytes(), photo.name)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        probs = [p["probability"] for p in body["predictions"]]
+        assert [p["label"] for p in body["predictions"]] != [] and len(probs) == 11
+        assert probs == sorted(probs, reverse=True) and sum(probs) == pytest.approx(1, abs=1e-3)
+        assert {p["label"] for p in body["predictions"]} == set(GENERA)
+        assert all(p["name"] == GENERA[p["label"]].name for p in body["predictions"])
+        assert body["model"] == {"name": classifier.name, "version": classifier.version}
+        assert body["elapsed_ms"] > 0 and body["cam"] is None
+        assert 0 <= body["cloud_score"] <= 1 and body["cloud_threshold"] == classifier.gate_threshold
+        direct = classifier.predict(photo)
+        assert body["predictions"][0]["label"] == direct.label
+        assert body["predictions"][0]["probability"] == pytest.approx(direct.probability, abs=1e-5)
+        assert body["cloud_score"] == pytest.approx(direct.cloud_score, abs=1e-5)
+        accepted += body["is_cloud"]
+    assert accepted >= 10  # the gate passes ~97 % of cloud photos
+
+
+def test_not_cloud_photos_and_charts_are_flagged(client, not_cloud_dir):
+    verdicts = []
+    for name in NOT_SKY:
+        r = post_file(client, (not_cloud_dir / name).read_bytes(), name)
+        assert r.status_code == 200
+        verdicts.append(r.json()["is_cloud"])
+    assert verdicts.count(False) >= 5, verdicts
+    chart = next(s for s in synthetic_specs(30, seed=777) if s.style == "confusion_matrix")
+    buf = io.BytesIO()
+    render_negative(chart).save(buf, format="PNG")
+    r = post_file(client, buf.getvalue(), "confusion-matrix.png", "image/png")
+    assert r.status_code == 200 and r.json()["is_cloud"] is False
+
+
+def test_cam_is_a_small_transparent_png_heat_map(client, ccsn_dir):
+    photo = ccsn_dir / "Cb" / "Cb-N003.jpg"
+    body = post_file(client, photo.read_bytes(), params={"cam": "true"}).json()
+    prefix = "data:image/png;base64,"
+    assert body["cam"].startswith(prefix) and len(body["cam"]) < 30_000
+    img = Image.open(io.BytesIO(base64.b64decode(body["cam"][len(prefix):])))
+    assert img.format == "PNG" and img.mode == "RGBA" and img.size == (56, 56)
+    alpha = np.asarray(img)[..., 3]
+    assert alpha.max() > 100 and alpha.min() < 50  # hot somewhere, see-through elsewhere
+
+
+@pytest.mark.parametrize("make", ["phone", "heic", "png_alpha", "tiny"])
+def test_full_size_and_unusual_photos_are_classified(client, ccsn_dir, make):
+    sky = Image.open(ccsn_dir / "Sc" / "Sc-N004.jpg").convert("RGB")
+    buf = io.BytesIO()
+    if make == "phone":  # a full-size 12-MP upload, as an API client (not the page) would send it
+        noise = np.random.default_rng(0).normal(0, 5, (3024, 4032, 3))
+        big = np.clip(np.asarray(sky.resize((4032, 3024)), dtype=np.float32) + noise, 0, 255).astype(np.uint8)
+        Image.fromarray(big).save(buf, format="JPEG", quality=90)
+        assert buf.tell() > 2_000_000
+        name, ctype = "IMG_0001.JPG", "image/jpeg"
+    elif make == "heic":
+        pytest.importorskip("pillow_heif").register_heif_opener()
+        sky.save(buf, format="HEIF")
+        name, ctype = "IMG_0002.HEIC", "image/heic"
+    elif make == "png_alpha":
+        sky.convert("RGBA").save(buf, format="PNG")
+        name, ctype = "sky.png", "image/png"
+    else:
+        sky.resize((40, 30)).save(buf, format="JPEG")
+        name, ctype = "thumb.jpg", "application/octet-stream"
+    r = post_file(client, buf.getvalue(), name, ctype)
+    assert r.status_code == 200, r.text
+    assert len(r.json()["predictions"]) == 11
+
+
+def _multipart_without_file(client):
+    return client.post(CLASSIFY, files={"photo": ("sky.jpg", b"\xff\xd8\xff", "image/jpeg")})
+
+
+BAD_INPUTS = {
+    "no file field": (lambda c, sky: _multipart_without_file(c), 422, "no_file", "field named 'file'"),
+    "no form at all": (lambda c, sky: c.post(CLASSIFY, json={"url": "sky.jpg"}), 415,
+                       "unsupported_media_type", "multipart/form-data"),
+    "raw image body": (lambda c, sky: c.post(CLASSIFY, content=sky, headers={"content-type": "image/jpeg"}),
+                       415, "unsupported_media_type", "multipart/form-data"),
+    "empty file": (lambda c, sky: post_file(c, b"", "empty.jpg"), 400, "empty_file", "empty.jpg is empty"),
+    "text as jpeg": (lambda c, sky: post_file(c, b"shopping list: milk, eggs\n" * 20, "list.jpg"),
+                     415, "not_an_image", "text file"),
+    "html as png": (lambda c, sky: post_file(c, b"<!doctype html><html><body>hi</body></html>", "page.png",
+                                             "image/png"), 415, "not_an_image", "HTML page"),
+    "pdf content type": (lambda c, sky: post_file(c, b"%PDF-1.7\n...", "scan.pdf", "application/pdf"),
+                         415, "unsupported_media_type", "PDF document"),
+    "text content type": (lambda c, sky: post_file(c, sky, "notes.txt", "text/plain"),
+                          415, "unsupported_media_type", "notes.txt is a text file"),
+    "truncated jpeg": (lambda c, sky: post_file(c, sky[: len(sky) // 3], "cut.jpg"), 422, "truncated_image",
+                       "truncated"),
+    "bomb 50000x50000": (lambda c, sky: post_file(c, png_declaring(50_000, 50_000), "bomb.png", "image/png"),
+                         422, "image_too_large", "decompression bomb"),
+    "bomb 13000x13000": (lambda c, sky: post_file(c, png_declaring(13_000, 13_000), "big.png", "image/png"),
+                         422, "image_too_large", "169 MP"),
+    "bad query": (lambda c, sky: post_file(c, sky, params={"cam": "maybe"}), 422, "invalid_request", "cam"),
+    "malformed form": (lambda c, sky: c.post(CLASSIFY, content=b"--xyz\r\nnonsense",
+                                             headers={"content-type": "multipart/form-data; boundary=xyz"}),
+                       400, "malformed_form", "malformed"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_gets_a_json_error_a_person_understands(client, ccsn_dir, case):
+    make, status, error, fragment = BAD_INPUTS[case]
+    sky = (ccsn_dir / "Cu" / "Cu-N002.jpg").read_bytes()
+    assert_error(make(client, sky), status, error, fragment)
+
+
+def test_unknown_addresses_and_methods_get_json_too(client):
+    assert_error(client.get("/api/v1/nothing"), 404, "not_found", "/docs")
+    assert_error(client.get(CLASSIFY), 405, "method_not_allowed")
+
+
+def _raw_request(base_url: str, head: bytes) -> socket.socket:
+    host, port = base_url.removeprefix("http://").split(":")
+    s = socket.create_connection((host, int(port)), timeout=10)
+    s.sendall(head)
+    return s
+
+
+def _read_response(s: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+PART_HEAD = (b'--XX\r\nContent-Disposition: form-data; name="file"; filename="huge.jpg"\r\n'
+             b"Content-Type: image/jpeg\r\n\r\n")
+
+
+def test_declared_oversize_upload_is_refused_before_the_body_is_sent(small_limit_server):
+    s = _raw_request(small_limit_server, b"POST /api/v1/classify HTTP/1.1\r\nHost: t\r\n"
+                     b"Content-Type: multipart/form-data; boundary=XX\r\nContent-Length: 2000000000\r\n\r\n"
+                     + PART_HEAD)
+    with s:
+        reply = _read_response(s)  # answered although 2 GB were announced and ~100 bytes sent
+    assert reply.startswith(b"HTTP/1.1 413")
+    assert b'"error":"file_too_large"' in reply and b"1 MB limit" in reply
+
+
+def test_streamed_oversize_upload_is_cut_off_at_the_limit(small_limit_server):
+    """Chunked upload with no length: the server counts while reading and answers mid-stream."""
+    s = _raw_request(small_limit_server, b"POST /api/v1/classify HTTP/1.1\r\nHost: t\r\n"
+                     b"Content-Type: multipart/form-data; boundary=XX\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     + b"%x\r\n%s\r\n" % (len(PART_HEAD), PART_HEAD))
+    block = b"\xff" * 65536
+    sent, reply = 0, b""
+    with s:
+        s.settimeout(0.05)
+        try:
+            while sent < 200 * 1024 * 1024 and not reply:
+                s.sendall(b"%x\r\n%s\r\n" % (len(block), block))
+                sent += len(block)
+                try:
+                    reply = s.recv(65536)
+                except socket.timeout:
+                    pass
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server closed the connection after answering
+        s.settimeout(10)
+        if not reply:
+            reply = _read_response(s)
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+    assert sent < 16 * SMALL_LIMIT_MB * 1024 * 1024  # stopped near 1 MB, not after the 200 MB
+
+
+def test_client_gets_the_413_json_for_a_too_large_photo(small_limit_server, ccsn_dir):
+    big = np.random.default_rng(1).integers(0, 256, (900, 900, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(big).save(buf, format="PNG")  # ~2.4 MB of noise
+    with httpx.Client(base_url=small_limit_server, timeout=30) as c:
+        assert_error(post_file(c, buf.getvalue(), "noise.png", "image/png"), 413, "file_too_large")
+        ok = post_file(c, (ccsn_dir / "Ci" / "Ci-N001.jpg").read_bytes())  # the server is fine afterwards
+        assert ok.status_code == 200
+
+
+def test_labels_describe_every_genus(client):
+    labels = client.get("/api/v1/labels").json()["labels"]
+    assert [g["code"] for g in labels] == sorted(GENERA)
+    for g in labels:
+        assert g["name"] == GENERA[g["code"]].name
+        assert g["level"] and g["look"] and g["precipitation"]
+
+
+def test_health_reports_the_model_and_its_gate(client, classifier):
+    body = client.get("/healthz").json()
+    assert body == {"status": "ok", "model": {"name": classifier.name, "version": classifier.version},
+                    "gate": True, "labels": 11}
+
+
+def test_openapi_schema_documents_the_upload_and_docs_work_offline(client):
+    schema = client.get("/openapi.json").json()
+    op = schema["paths"]["/api/v1/classify"]["post"]
+    body = op["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert body["properties"]["file"]["format"] == "binary" and body["required"] == ["file"]
+    assert {"200", "400", "413", "415", "422"} <= set(op["responses"])
+    assert {"/api/v1/labels", "/healthz"} <= set(schema["paths"])
+    result = schema["components"]["schemas"]["ClassifyResponse"]["properties"]
+    assert {"is_cloud", "cloud_score", "predictions", "model", "elapsed_ms", "cam"} <= set(result)
+
+    html = client.get("/docs").text
+    assert "swagger-ui" in html and "cdn." not in html and "https://" not in html
+    for asset in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css"):
+        r = client.get(asset)
+        assert r.status_code == 200 and len(r.content) > 10_000
+
+
+def test_the_page_and_its_files_are_served_with_a_strict_policy(client):
+    r = client.get("/")
+    assert r.status_code == 200 and "Take or choose a photo" in r.text
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    for path in ("/static/app.js", "/static/style.css", "/static/favicon.svg"):
+        assert client.get(path).status_code == 200
+    assert "http://" not in r.text and "https://" not in r.text  # nothing from other sites
