@@ -158,7 +158,22 @@ class Review:
         states = self.journal.states()
         out = [self.view(i, states) for i in (self.items if items is None else items)]
         if items is None:
-            out.sort(key=lambda v: (-v["score"], v["path"]))
+            # Copies of one picture side by side (ranked by the most suspicious of them), so a
+            # conflict is decided looking at both photos.
+            group_score: dict[int, float] = {}
+            for v in out:
+                g = self.items[v["id"]].group
+                if g is not None:
+                    group_score[g] = max(group_score.get(g, 0.0), v["score"])
+
+            def order(v: dict) -> tuple:
+                g = self.items[v["id"]].group
+                if g is None:
+                    return (-v["score"], v["path"], 0, "")
+                first = self.items[self.groups[g][0]].original
+                return (-group_score[g], first, 1, v["path"])
+
+            out.sort(key=order)
         return out
 
     def journal_view(self, limit: int = 200) -> list[dict]:

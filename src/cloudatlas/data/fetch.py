@@ -332,8 +332,9 @@ def _fetch_loose_photos(photos: list[RemoteFile], dest: Path, result: FetchResul
         staged = staging / f"{remote.url.rsplit('/', 1)[-1]}-{remote.name}"  # file id: names may repeat
         return download_file(remote.url, staged, remote.checksum, remote.size, progress=False, timeout=timeout)
 
+    quiet = None if progress is None else not progress
     with ThreadPoolExecutor(max_workers=workers) as pool, \
-            tqdm(total=len(wanted), desc="photos", unit="photo", disable=None if progress is None else not progress) as bar:
+            tqdm(total=len(wanted), desc="photos", unit="photo", disable=quiet) as bar:
         for (remote, folder), path in zip(wanted, pool.map(one, wanted)):
             if path is None:
                 result.already_there += 1
