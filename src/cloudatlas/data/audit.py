@@ -470,7 +470,8 @@ def write_html(report: AuditReport, out: str | Path, max_groups: int = 300) -> P
 
     def groups_section(title: str, groups: list[PhotoGroup], explain: str) -> str:
         rows = [f'<div class="group"><span class="meta">{len(g.files)} files, '
-                f'{" / ".join(map(esc, g.distinct_labels))}, pHash distance &le; {g.max_distance}</span>'
+                f'{" / ".join(map(esc, g.distinct_labels))}, '
+                f'{"identical pHash" if g.max_distance == 0 else f"pHash distance &le; {g.max_distance}"}</span>'
                 + "".join(figure(f, lab) for f, lab in zip(g.files, g.labels)) + "</div>"
                 for g in groups[:max_groups]]
         more = f"<p>... and {len(groups) - max_groups} more (see --json).</p>" if len(groups) > max_groups else ""
@@ -511,7 +512,8 @@ def write_html(report: AuditReport, out: str | Path, max_groups: int = 300) -> P
              "figcaption{font-size:11px;word-break:break-all}.group{border-bottom:1px solid #ddd;padding:6px 0}"
              ".meta{display:block;color:#666;font-size:12px}.broken{width:112px;height:112px;background:#fdd;"
              "display:flex;align-items:center;justify-content:center}td.n{text-align:right;padding:0 8px}"
-             ".bar{background:#4a90d9;height:12px;min-width:2px}table{width:min(600px,100%)}")
+             ".bar{background:#4a90d9;height:12px;min-width:2px}table{width:min(600px,100%)}"
+             "td:last-child{width:100%}")
     doc = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>CloudAtlas audit</title>"
            f"<meta name='viewport' content='width=device-width,initial-scale=1'><style>{style}</style></head>"
            f"<body>{''.join(parts)}</body></html>")
