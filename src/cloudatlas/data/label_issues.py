@@ -226,7 +226,8 @@ def find_label_issues(root: str | Path, model: str | Path | None = None, folds: 
     probs = out_of_fold_probabilities(X, y, folds=folds)
     quality = get_label_quality_scores(y, probs, method="self_confidence")
     flagged = np.zeros(len(y), dtype=bool)
-    flagged[cl_find_issues(y, probs, filter_by="prune_by_noise_rate")] = True
+    # n_jobs=1: the per-class pruning is quick, and a process pool would fight training for the CPU.
+    flagged[cl_find_issues(y, probs, filter_by="prune_by_noise_rate", n_jobs=1)] = True
 
     ranked = []
     for row, i in enumerate(usable):
