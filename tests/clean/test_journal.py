@@ -170,3 +170,15 @@ def test_any_sequence_of_changes_keeps_every_photo_exactly_once(ops):
         for p in root.rglob("*.jpg"):
             if ".cloudatlas" not in p.parts:
                 assert p.read_bytes().decode().startswith(p.parent.name + "/")
+
+
+def test_a_change_that_cannot_be_journaled_is_reversed(tmp_path):
+    make_set(tmp_path)
+    j = Journal(tmp_path)
+    (tmp_path / ".cloudatlas" / "journal.jsonl").mkdir(parents=True)  # cannot be appended to
+    with pytest.raises(JournalError, match="the change was reversed"):
+        j.move("Ac/a.jpg", "Cu")
+    assert (tmp_path / "Ac" / "a.jpg").exists() and not (tmp_path / "Cu" / "a.jpg").exists()
+    with pytest.raises(JournalError, match="cannot be written"):
+        j.keep("Ac/a.jpg")
+    assert j.entries == []

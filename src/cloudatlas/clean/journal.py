@@ -165,13 +165,18 @@ class Journal:
 
     def _apply(self, op: str, rel: str, dest_folder: Path, name: str, **extra) -> Entry:
         src = self._resolve(rel)
-        dest = move_no_clobber(src, dest_folder, name)
-        entry = Entry(self._next_id(), op, rel, self.rel(dest), _now(), **extra)
+        try:
+            dest = move_no_clobber(src, dest_folder, name)
+        except OSError as err:
+            raise JournalError(f"{self.rel(src)} could not be moved ({err.strerror or err}); "
+                               f"nothing changed.") from None
+        entry = Entry(self._next_id(), op, self.rel(src), self.rel(dest), _now(), **extra)
         try:
             self._append(entry)
-        except OSError:
-            move_no_clobber(dest, src.parent, src.name)  # journal not writable: undo the move at once
-            raise
+        except OSError as err:
+            move_no_clobber(dest, src.parent, src.name)  # an unjournaled change would not be undoable
+            raise JournalError(f"The journal {self.path} cannot be written ({err.strerror or err}); "
+                               f"the change was reversed.") from None
         return entry
 
     # -- changes ---------------------------------------------------------------------------------
@@ -198,9 +203,12 @@ class Journal:
     def keep(self, rel: str) -> Entry:
         """Record that the photo was reviewed and is right as it is."""
         with self._lock:
-            self._resolve(rel)
+            rel = self.rel(self._resolve(rel))
             entry = Entry(self._next_id(), "keep", rel, rel, _now())
-            self._append(entry)
+            try:
+                self._append(entry)
+            except OSError as err:
+                raise JournalError(f"The journal {self.path} cannot be written ({err.strerror or err}).") from None
             return entry
 
     def undone(self) -> set[int]:
@@ -260,7 +268,10 @@ class Journal:
                 # A keep changes no file; a photo already back in its old folder stays put.
                 self._resolve(now)
                 entry = Entry(self._next_id(), "undo", now, now, _now(), **extra)
-                self._append(entry)
+                try:
+                    self._append(entry)
+                except OSError as err:
+                    raise JournalError(f"The journal {self.path} cannot be written ({err.strerror or err}).") from None
                 return entry
             return self._apply("undo", now, self.root.joinpath(*back.parent.parts), back.name, **extra)
 
