@@ -155,6 +155,8 @@ def _fetch(args) -> int:
                                timeout=args.timeout)
     except (FetchError, ValueError) as err:
         raise CliError(str(err)) from None
+    except OSError as err:  # e.g. DEST not writable, disk full
+        raise CliError(f"{args.dest}: {err.strerror or err}.") from None
     if args.json:
         print(json.dumps({"dest": result.dest, "files": result.files, "n_images": result.n_images,
                           "counts": result.counts, "already_there": result.already_there,
