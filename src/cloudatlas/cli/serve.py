@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ..inference import Classifier, ModelError
+    from ..server import ServiceSettings
     from ..server.app import MAX_UPLOAD_ENV, create_app
     from . import CliError
 
@@ -50,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     if args.max_upload_mb <= 0:
         raise CliError("--max-upload-mb must be positive.")
     try:
-        clf = Classifier.load(args.model)  # fail here, with one clear line, not in a worker
+        settings = ServiceSettings()
+        clf = Classifier.load(args.model, threads=settings.threads)  # fail here in one line, not in a worker
     except ModelError as err:
         raise CliError(str(err)) from None
     _check_port(args.host, args.port)
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  from a phone on this network: http://<this computer's address>:{args.port}", flush=True)
 
     if args.workers == 1:
-        app = create_app(args.model, args.max_upload_mb, classifier=clf)
+        app = create_app(args.model, args.max_upload_mb, classifier=clf, settings=settings)
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     else:  # each worker process builds its own app (and model session) from the environment
         os.environ["CLOUDATLAS_MODEL"] = str(clf.path.resolve())
