@@ -19,7 +19,7 @@ from PIL import Image
 from ..imageio import DEFAULT_MAX_PIXELS, ImageLoadError, center_square, load_image
 from ..inference import Classifier, Prediction
 from ..labels import GENERA
-from .errors import ApiError
+from .errors import ApiError, log
 from .schemas import ClassifyResponse, Genus, LabelProbability, ModelInfo
 from .uploads import Upload
 
@@ -95,6 +95,9 @@ class ClassifierService:
         except ImageLoadError as err:
             status, code = _STATUS.get(err.reason, (422, "unreadable_image"))
             raise ApiError(status, code, _friendly(str(err), err.reason)) from None
+        except Exception:  # a decoder bug on a hostile file is still the file's problem, not a 500
+            log.warning("decoder failed on %s", upload.filename, exc_info=True)
+            raise ApiError(422, "unreadable_image", f"{upload.filename} could not be decoded as an image.") from None
         return clf.predict_pixels(center_square(img, clf.img_size)[None], with_cam=with_cam)[0]
 
 
