@@ -1,6 +1,5 @@
 """Fitting, attaching and using the gate, with the real model and real photos."""
 import json
-import shutil
 import subprocess
 import sys
 

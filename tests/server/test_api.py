@@ -2,7 +2,6 @@
 import base64
 import io
 import socket
-import time
 
 import httpx
 import numpy as np

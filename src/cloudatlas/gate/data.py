@@ -59,6 +59,18 @@ def not_cloud_files(not_cloud_dir: str | Path) -> list[Path]:
     return files
 
 
+def _clouds(samples) -> list[GateSample]:
+    return [GateSample(f"cloud/{s.key}", "cloud", s.label, s.path) for s in samples]
+
+
+def _photos(paths: list[Path], root: Path) -> list[GateSample]:
+    return [GateSample(f"photo/{p.relative_to(root)}", "photo", "not_cloud", p) for p in sorted(paths)]
+
+
+def _synthetic(specs) -> list[GateSample]:
+    return [GateSample(s.key, "synthetic", s.style, s) for s in specs]
+
+
 def gate_data(clouds_dir: str | Path, not_cloud_dir: str | Path, seed: int = 0,
               n_synthetic: int = 520, n_synthetic_heldout: int = 285,
               max_per_set: int | None = None) -> GateData:
@@ -67,22 +79,18 @@ def gate_data(clouds_dir: str | Path, not_cloud_dir: str | Path, seed: int = 0,
     split = load_split(clouds_dir, "train", valid_frac=CLOUD_VALID_FRACTION, seed=seed)
     if max_per_set is not None:  # fewer synthetic images, still cycling through every style
         n_synthetic, n_synthetic_heldout = min(n_synthetic, max_per_set), min(n_synthetic_heldout, max_per_set)
-
-    def clouds(samples) -> list[GateSample]:
-        return [GateSample(f"cloud/{s.key}", "cloud", s.label, s.path) for s in samples]
-
     photos = not_cloud_files(not_cloud_dir)
     random.Random(seed).shuffle(photos)
     cut = round(NOT_CLOUD_FIT_FRACTION * len(photos))
-    as_photo = lambda ps: [GateSample(f"photo/{p.relative_to(Path(not_cloud_dir))}", "photo", "not_cloud", p)
-                           for p in sorted(ps)]
-    synth = lambda specs: [GateSample(s.key, "synthetic", s.style, s) for s in specs]
+    root = Path(not_cloud_dir)
 
-    cap = lambda items, k: _subsample(items, max_per_set, seed + k)
-    data = GateData()
-    data.fit = (cap(clouds(split.train), 1) + cap(as_photo(photos[:cut]), 2)
-                + synth(synthetic_specs(n_synthetic, seed, FIT_STYLES)))
-    data.valid = cap(clouds(split.valid), 3)
-    data.heldout = (cap(clouds(split.test), 4) + cap(as_photo(photos[cut:]), 5)
-                    + synth(synthetic_specs(n_synthetic_heldout, seed + HELDOUT_SEED_OFFSET, ALL_STYLES)))
-    return data
+    def cap(items: list, salt: int) -> list:
+        return _subsample(items, max_per_set, seed + salt)
+
+    return GateData(
+        fit=(cap(_clouds(split.train), 1) + cap(_photos(photos[:cut], root), 2)
+             + _synthetic(synthetic_specs(n_synthetic, seed, FIT_STYLES))),
+        valid=cap(_clouds(split.valid), 3),
+        heldout=(cap(_clouds(split.test), 4) + cap(_photos(photos[cut:], root), 5)
+                 + _synthetic(synthetic_specs(n_synthetic_heldout, seed + HELDOUT_SEED_OFFSET, ALL_STYLES))),
+    )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from . import art, charts, pages  # noqa: F401  (importing registers the styles)
+from . import art, charts, pages  # noqa: F401  (importing them registers their styles)
 from .common import STYLES, Style, register_style
 
 GENERATOR_VERSION = 1  # bump when a renderer changes, so cached embeddings are not reused
