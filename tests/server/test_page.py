@@ -134,12 +134,17 @@ def test_large_photos_are_shrunk_in_the_browser_before_upload(page, server, tmp_
     assert upload["bytes"] < big.stat().st_size / 4
 
 
-def test_keyboard_users_reach_the_photo_button_and_every_control_is_labelled(app_page):
+def test_keyboard_users_can_choose_a_photo_and_every_control_is_labelled(app_page, ccsn_dir):
     page = app_page
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "photo"
     outline = page.evaluate("getComputedStyle(document.querySelector('.big-button')).outlineStyle")
     assert outline == "solid"  # focus is shown on the visible button
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")
+    chooser.value.set_files(str(ccsn_dir / "Ns" / "Ns-N002.jpg"))
+    page.wait_for_selector("#result:not([hidden]), #rejection:not([hidden])", timeout=30_000)
+    assert page.evaluate("document.activeElement.tagName") == "H2"  # the answer is announced
     unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, button')]
         .filter(el => !(el.labels && el.labels.length) && !el.textContent.trim() && !el.getAttribute('aria-label'))
         .map(el => el.id)""")
