@@ -5,6 +5,7 @@ import contextlib
 import os
 import shutil
 import socket
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -12,6 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# Caches (feature views, hashes, embeddings) of a test session never touch the user's own.
+os.environ.setdefault("CLOUDATLAS_CACHE_DIR", tempfile.mkdtemp(prefix="cloudatlas-test-cache-"))
 SHARED_DATA = Path(os.environ.get("CLOUDATLAS_SHARED_DATA", ROOT.parent / "shared" / "data"))
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

@@ -105,3 +105,16 @@ def test_ensemble_of_two_seeds_averages_its_members(tiny_run, tmp_path):
                for r in (out, second.out)]
     got = clf.session.run(["probabilities"], {"image": pixels})[0]
     np.testing.assert_allclose(got, (members[0] + members[1]) / 2, atol=1e-4)
+
+
+def test_flip_tta_averages_each_photo_with_its_mirror_image(tiny_run, tmp_path):
+    from cloudatlas.export import export_ensemble
+
+    data, out, _ = tiny_run
+    model = Classifier.load(export_ensemble([out], tmp_path / "tta.onnx", flip_tta=True))
+    plain = Classifier.load(out / "model.onnx")
+    pixels = np.stack([plain.preprocess(p) for p in sorted((data / "Cu").glob("*.jpg"))[:2]])
+    run = lambda clf, x: clf.session.run(["probabilities"], {"image": np.ascontiguousarray(x)})[0]
+    expected = (run(plain, pixels) + run(plain, pixels[:, :, ::-1])) / 2
+    np.testing.assert_allclose(run(model, pixels), expected, atol=1e-4)
+    assert model.metadata["test_time_augmentation"] == "horizontal flip"

@@ -15,7 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "clean": ("cloudatlas.cli.clean", "review suspicious photos in a web page; undoable"),
     "train": ("cloudatlas.cli.train", "fine-tune a pretrained model on DATA/<label>/*.jpg"),
     "evaluate": ("cloudatlas.cli.evaluate", "accuracy, F1, confusion matrix and top losses"),
-    "export": ("cloudatlas.cli.export", "re-export a run, optionally int8-quantised"),
+    "export": ("cloudatlas.cli.export", "show a model's metadata, combine runs, make an int8 copy"),
     "gate": ("cloudatlas.cli.gate", "calibrate the is-it-a-cloud gate of a model"),
     "predict": ("cloudatlas.cli.predict", "name the cloud genus in photos"),
     "serve": ("cloudatlas.cli.serve", "start the web app and JSON API"),

@@ -25,6 +25,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="where to write the int8 model (default: beside the model)")
     p.add_argument("--calibration", type=int, default=128, help="calibration photos (default: %(default)s)")
     p.add_argument("--ensemble", nargs="+", metavar="RUN", help="run folders to combine into one model (--out)")
+    p.add_argument("--fp16-weights", action="store_true",
+                   help="with --ensemble: store weights as float16 (half the file; still computed in float32)")
+    p.add_argument("--flip-tta", action="store_true",
+                   help="with --ensemble: also average each photo with its mirror image (2x compute)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.out:
             raise CliError("--ensemble needs --out PATH for the combined model.")
         try:
-            path = export_ensemble(args.ensemble, args.out)
+            path = export_ensemble(args.ensemble, args.out, flip_tta=args.flip_tta,
+                                   fp16_weights=args.fp16_weights)
         except (ValueError, FileNotFoundError) as err:
             raise CliError(str(err)) from None
         valid = read_metadata(path)["metrics"]["valid"]

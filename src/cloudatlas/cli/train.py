@@ -43,6 +43,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="keep the stem and blocks before this index frozen (default: %(default)s = none)")
     p.add_argument("--cache-views", type=int, default=defaults["cache_views"],
                    help="precompute this many augmented views of the frozen blocks (needs --freeze-to)")
+    p.add_argument("--feature-crop", type=float, default=defaults["feature_crop"], metavar="FRACTION",
+                   help="with --cache-views: cache whole photos and train on random crops of their "
+                        "feature maps, at least FRACTION of a side (e.g. 0.5)")
     p.add_argument("--batch-size", type=int, default=defaults["batch_size"])
     p.add_argument("--lr", type=float, default=defaults["lr"], help="head learning rate (default: %(default)s)")
     p.add_argument("--lr-ratio", type=float, default=defaults["lr_ratio"],
@@ -77,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         data=args.data, out=args.out, split=args.split, arch=args.arch,
         weights=None if args.weights == "none" else args.weights, img_size=args.img_size,
         epochs=args.epochs, freeze_epochs=args.freeze_epochs, freeze_to=args.freeze_to,
-        cache_views=args.cache_views, batch_size=args.batch_size, lr=args.lr, lr_ratio=args.lr_ratio,
+        cache_views=args.cache_views, feature_crop=args.feature_crop, batch_size=args.batch_size, lr=args.lr, lr_ratio=args.lr_ratio,
         weight_decay=args.weight_decay, label_smoothing=args.label_smoothing, valid_frac=args.valid_frac,
         drop_conflicts=not args.keep_conflicts, seed=args.seed, split_seed=args.split_seed, workers=args.workers, device=args.device,
         limit_per_class=args.limit_per_class)

@@ -29,8 +29,9 @@ class CloudNet(nn.Module):
     """
 
     def __init__(self, model: nn.Module | list[nn.Module], mean, std, gate: nn.Module | None = None,
-                 shared_blocks: int = 0):
+                 shared_blocks: int = 0, flip_tta: bool = False):
         super().__init__()
+        self.flip_tta = flip_tta  # also look at the mirror image (the sky has no handedness)
         members = list(model) if isinstance(model, (list, tuple)) else [model]
         self.members = nn.ModuleList(members)
         self.shared_blocks = shared_blocks
@@ -56,7 +57,10 @@ class CloudNet(nn.Module):
 
     def forward(self, image: torch.Tensor):
         x = image.permute(0, 3, 1, 2).float()
-        x = self._shared((x - self.mean) / self.std)
+        x = (x - self.mean) / self.std
+        if self.flip_tta:
+            x = torch.cat([x, x.flip(3)])
+        x = self._shared(x)
         probs, embeddings, cams = [], [], []
         for m in self.members:
             fmap = self._features(m, x)                             # [N, D, h, w]
@@ -66,8 +70,13 @@ class CloudNet(nn.Module):
             embeddings.append(embedding)
             cams.append(torch.einsum("cd,ndhw->nchw", head.weight, fmap))  # linear head => exact CAM
         n = len(self.members)
-        embedding = sum(embeddings) / n
-        outputs = [sum(probs) / n, embedding, sum(cams) / n]
+        prob, embedding, cam = sum(probs) / n, sum(embeddings) / n, sum(cams) / n
+        if self.flip_tta:  # average each photo with its mirror image (its CAM mirrored back)
+            half = image.shape[0]
+            prob = (prob[:half] + prob[half:]) / 2
+            embedding = (embedding[:half] + embedding[half:]) / 2
+            cam = (cam[:half] + cam[half:].flip(3)) / 2
+        outputs = [prob, embedding, cam]
         if self.gate is not None:
             outputs.append(torch.sigmoid(self.gate(embedding)).squeeze(1))
         return tuple(outputs)
@@ -96,14 +105,18 @@ def build_metadata(labels: list[str], img_size: int, arch: str, mean, std, **ext
 
 
 def export_onnx(model: nn.Module | list[nn.Module], path: str | Path, metadata: dict,
-                gate: nn.Module | None = None, shared_blocks: int = 0) -> Path:
-    """Write ``model`` (a timm classifier, or an ensemble of them) with ``metadata`` to ``path``."""
+                gate: nn.Module | None = None, shared_blocks: int = 0, flip_tta: bool = False,
+                fp16_weights: bool = False) -> Path:
+    """Write ``model`` (a timm classifier, or an ensemble of them) with ``metadata`` to ``path``.
+
+    ``fp16_weights`` stores the weights at half size (see :func:`store_weights_fp16`)."""
     import onnx
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     pre = metadata["preprocessing"]["normalisation_in_graph"]
-    net = CloudNet(model, pre["mean"], pre["std"], gate=gate, shared_blocks=shared_blocks).eval().cpu()
+    net = CloudNet(model, pre["mean"], pre["std"], gate=gate, shared_blocks=shared_blocks,
+                   flip_tta=flip_tta).eval().cpu()
     size = metadata["img_size"]
     dummy = torch.zeros(1, size, size, 3, dtype=torch.uint8)
     names = ["probabilities", "embedding", "cam"] + (["cloud_score"] if gate is not None else [])
@@ -112,9 +125,52 @@ def export_onnx(model: nn.Module | list[nn.Module], path: str | Path, metadata: 
         torch.onnx.export(net, (dummy,), str(path), input_names=["image"], output_names=names,
                           dynamic_axes=axes, opset_version=OPSET, dynamo=False)
     proto = onnx.load(str(path))
+    if fp16_weights:
+        store_weights_fp16(proto)
+        metadata = {**metadata, "weights_storage": "float16, computed in float32"}
     set_metadata(proto, metadata)
     onnx.save(proto, str(path))
     return path
+
+
+def store_weights_fp16(proto, min_elements: int = 1024) -> int:
+    """Halve the file: large fp32 weights are stored as fp16, each behind a Cast back to fp32.
+
+    ONNX Runtime folds those Casts into constants when it loads the model, so inference still
+    runs in fp32 at full speed; only the weights' last mantissa bits are lost (< 1e-3 relative).
+    Weights may be initializers or Constant nodes (the exporter folds BatchNorm into those).
+    Returns the number of tensors converted.
+    """
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = proto.graph
+
+    def is_big_float(tensor) -> bool:
+        return tensor.data_type == TensorProto.FLOAT and int(np.prod(tensor.dims)) >= min_elements
+
+    def half_of(tensor, name: str):
+        return numpy_helper.from_array(numpy_helper.to_array(tensor).astype(np.float16), name)
+
+    nodes, converted = [], 0
+    for init in list(graph.initializer):
+        if is_big_float(init):
+            graph.initializer.remove(init)
+            graph.initializer.append(half_of(init, init.name + "__fp16"))
+            nodes.append(helper.make_node("Cast", [init.name + "__fp16"], [init.name], to=TensorProto.FLOAT))
+            converted += 1
+    for node in graph.node:
+        value = next((a for a in node.attribute if a.name == "value"), None) if node.op_type == "Constant" else None
+        if value is not None and is_big_float(value.t):
+            out = node.output[0]
+            nodes.append(helper.make_node("Constant", [], [out + "__fp16"], value=half_of(value.t, out + "__fp16")))
+            nodes.append(helper.make_node("Cast", [out + "__fp16"], [out], to=TensorProto.FLOAT))
+            node.output[0] = out + "__unused"
+            converted += 1
+    kept = [n for n in graph.node if not (n.op_type == "Constant" and n.output[0].endswith("__unused"))]
+    del graph.node[:]
+    graph.node.extend(nodes + kept)
+    return converted
 
 
 def set_metadata(proto, metadata: dict) -> None:
@@ -148,7 +204,8 @@ def update_metadata(path: str | Path, **changes) -> dict:
     return meta
 
 
-def export_ensemble(run_dirs: list[str | Path], path: str | Path) -> Path:
+def export_ensemble(run_dirs: list[str | Path], path: str | Path, flip_tta: bool = False,
+                    fp16_weights: bool = False) -> Path:
     """One ONNX file from several training runs of the same recipe (different seeds).
 
     The runs' frozen blocks are checked to be identical, computed once, and the members'
@@ -159,7 +216,7 @@ def export_ensemble(run_dirs: list[str | Path], path: str | Path) -> Path:
     runs = [Path(r) for r in run_dirs]
     metas = [read_metadata(r / "model.onnx") for r in runs]
     configs = [m["training"]["config"] for m in metas]
-    for key in ("arch", "img_size", "freeze_to", "split_seed"):
+    for key in ("arch", "img_size", "split_seed"):
         if len({str(c.get(key, 0)) for c in configs}) != 1:
             raise ValueError(f"Runs differ in {key}: an ensemble needs one recipe.")
     if metas[0]["labels"] != metas[-1]["labels"] or any(m["labels"] != metas[0]["labels"] for m in metas):
@@ -170,7 +227,7 @@ def export_ensemble(run_dirs: list[str | Path], path: str | Path) -> Path:
         model = create_model(configs[0]["arch"], len(metas[0]["labels"]), weights=None)
         model.load_state_dict(state)
         members.append(model.eval())
-    shared = int(configs[0]["freeze_to"] or 0)
+    shared = min(int(c["freeze_to"] or 0) for c in configs)  # blocks frozen in every member
     if shared:
         prefixes = ("conv_stem.", "bn1.") + tuple(f"blocks.{i}." for i in range(shared))
         ref = members[0].state_dict()
@@ -179,12 +236,16 @@ def export_ensemble(run_dirs: list[str | Path], path: str | Path) -> Path:
                 if key.startswith(prefixes) and not torch.equal(value, ref[key]):
                     raise ValueError(f"Frozen weights differ ({key}): runs must share their frozen blocks.")
     meta = dict(metas[0])
+    meta["test_time_augmentation"] = "horizontal flip" if flip_tta else None
     meta["ensemble"] = {"members": len(members), "shared_blocks": shared,
+                        "runs": [{"seed": c["seed"], "freeze_to": c["freeze_to"], "epochs": c["epochs"]}
+                                 for c in configs],
                         "valid": [m["metrics"]["valid"] for m in metas]}
     meta["training"] = {**meta["training"], "seeds": [c["seed"] for c in configs],
                         "seconds": sum(m["training"]["seconds"] for m in metas)}
     meta["metrics"] = {}
-    path = export_onnx(members, path, meta, shared_blocks=shared)
+    path = export_onnx(members, path, meta, shared_blocks=shared, flip_tta=flip_tta,
+                       fp16_weights=fp16_weights)
     meta["metrics"]["valid"] = _validate_ensemble(path, runs[0])
     return Path(update_metadata(path, metrics=meta["metrics"]) and path)
 

@@ -23,6 +23,19 @@ def train_transform(img_size: int, mean, std) -> v2.Compose:
     ])
 
 
+def whole_view_transform(img_size: int, mean, std) -> v2.Compose:
+    """Whole-photo views for ``feature_crop`` training: the crops are taken later, from the
+    frozen blocks' feature maps, so here only mirror images and light changes vary."""
+    return v2.Compose([
+        v2.Resize(img_size, antialias=True),
+        v2.CenterCrop(img_size),
+        v2.RandomHorizontalFlip(),
+        v2.ColorJitter(brightness=0.25, contrast=0.25, saturation=0.15),
+        v2.ToDtype(torch.float32, scale=True),
+        v2.Normalize(mean, std),
+    ])
+
+
 def eval_transform(img_size: int, mean, std):
     """Same pixels as the ONNX inference path: PIL centre square, then normalise."""
     mean_t = torch.tensor(mean).view(3, 1, 1)

@@ -18,6 +18,8 @@ class TrainConfig:
     freeze_epochs: int = 1             # head-only epochs first (fastai's fine_tune)
     freeze_to: int = 0                 # stages before this block index stay frozen throughout
     cache_views: int = 0               # >0: precompute that many augmented views of the frozen part
+    feature_crop: float = 0.0          # >0: views are whole photos; each step trains on a random
+                                       # crop of their feature maps, at least this share of a side
     batch_size: int = 32
     lr: float = 2e-3                   # head learning rate; lower blocks get less
     lr_ratio: float = 10.0             # discriminative LRs: first trainable block gets lr / lr_ratio

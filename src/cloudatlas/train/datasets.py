@@ -62,3 +62,24 @@ class FeatureDataset(Dataset):
     def __getitem__(self, i: int):
         v = torch.randint(self.views.shape[0], (1,)).item()
         return self.views[v, i].float(), self.targets[i]
+
+
+class RandomFeatureCrop:
+    """Collate cached feature maps into a batch of random crops, one crop size per batch.
+
+    Convolutions commute with translation, so a crop of the frozen blocks' output is (up to
+    borders) the frozen blocks' output of the matching crop of the photo: crop augmentation at
+    no cost, at the photo's full resolution."""
+
+    def __init__(self, min_fraction: float):
+        self.min_fraction = min_fraction
+
+    def __call__(self, batch):
+        feats = torch.stack([f for f, _ in batch])
+        targets = torch.tensor([t for _, t in batch])
+        n, _, h, w = feats.shape
+        side = int(torch.randint(max(1, round(self.min_fraction * min(h, w))), min(h, w) + 1, (1,)))
+        tops = torch.randint(0, h - side + 1, (n,))
+        lefts = torch.randint(0, w - side + 1, (n,))
+        crops = torch.stack([feats[i, :, tops[i]:tops[i] + side, lefts[i]:lefts[i] + side] for i in range(n)])
+        return crops, targets

@@ -8,9 +8,13 @@ makes high-resolution fine-tuning affordable.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import math
+import os
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +27,11 @@ from tqdm.auto import tqdm
 
 from ..evaluate.metrics import classification_report
 from .config import TrainConfig
-from .datasets import FeatureDataset, PhotoDataset
+from .datasets import FeatureDataset, PhotoDataset, RandomFeatureCrop
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("CLOUDATLAS_CACHE_DIR", Path.home() / ".cache" / "cloudatlas"))
 
 
 @dataclass
@@ -118,12 +126,14 @@ class Learner:
         self.state = FitState()
         self.best_weights = copy.deepcopy(self.net.model.state_dict())
         self.amp = self.device.type == "cuda"
+        # What the frozen features depend on: set by the caller (data, recipe, augmentation seed).
+        self.cache_key: list = []
 
     # -- data --------------------------------------------------------------------------------
-    def _loader(self, dataset, shuffle: bool) -> DataLoader:
+    def _loader(self, dataset, shuffle: bool, collate_fn=None) -> DataLoader:
         return DataLoader(dataset, batch_size=self.config.batch_size, shuffle=shuffle,
                           num_workers=self.config.workers, drop_last=shuffle and len(dataset) > self.config.batch_size,
-                          pin_memory=self.device.type == "cuda")
+                          pin_memory=self.device.type == "cuda", collate_fn=collate_fn)
 
     @torch.no_grad()
     def precompute(self, dataset: PhotoDataset, views: int, desc: str) -> torch.Tensor:
@@ -142,6 +152,22 @@ class Learner:
                 bar.update(len(feats))
         bar.close()
         return out
+
+    def cached(self, dataset, views: int, desc: str) -> torch.Tensor:
+        """``precompute`` once per data set and recipe, kept on disk for later runs.
+
+        Runs of one recipe with other seeds (ensemble members) then skip the costly part."""
+        key = hashlib.sha256(json.dumps([self.cache_key, desc, views, len(dataset)]).encode()).hexdigest()[:16]
+        path = cache_dir() / "views" / f"{key}.pt"
+        if path.exists():
+            print(f"using cached {desc}: {path}", file=sys.stderr)
+            return torch.load(path, weights_only=True)
+        feats = self.precompute(dataset, views, f"caching {desc}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        torch.save(feats, tmp)
+        tmp.replace(path)
+        return feats
 
     def _lower(self, xb: torch.Tensor) -> torch.Tensor:
         xb = xb.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
@@ -184,9 +210,8 @@ class Learner:
         cfg = self.config
         resume = self._load_checkpoint(checkpoint) if checkpoint and checkpoint.exists() else None
         if cfg.cache_views and cfg.freeze_to:
-            train_ds = FeatureDataset(self.precompute(train_ds, cfg.cache_views, "caching train views"),
-                                      train_ds.targets)
-            valid_feats = self.precompute(valid_ds, 1, "caching valid")[0]
+            train_ds = FeatureDataset(self.cached(train_ds, cfg.cache_views, "train views"), train_ds.targets)
+            valid_feats = self.cached(valid_ds, 1, "valid")[0]
             valid_ds = FeatureDataset(valid_feats[None], valid_ds.targets)
             cached = True
         else:
@@ -197,7 +222,8 @@ class Learner:
             if n_epochs <= 0:
                 continue
             opt = self._optimizer(head_only)
-            loader = self._loader(train_ds, shuffle=True)
+            crop = RandomFeatureCrop(cfg.feature_crop) if cached and cfg.feature_crop else None
+            loader = self._loader(train_ds, shuffle=True, collate_fn=crop)
             total = n_epochs * len(loader)
             sched = torch.optim.lr_scheduler.OneCycleLR(
                 opt, max_lr=[g["lr"] for g in opt.param_groups], total_steps=total,
@@ -205,8 +231,10 @@ class Learner:
             for _ in range(n_epochs):
                 epoch_no += 1
                 if resume and epoch_no <= resume["done"]:
-                    for _ in range(len(loader)):
-                        sched.step()  # fast-forward the schedule to where the run stopped
+                    with warnings.catch_warnings():  # stepping without training is the point here
+                        warnings.simplefilter("ignore")
+                        for _ in range(len(loader)):
+                            sched.step()  # fast-forward the schedule to where the run stopped
                     continue
                 if resume and resume["phase"] == phase:
                     opt.load_state_dict(resume["optimizer"])

@@ -23,7 +23,7 @@ from ..evaluate.metrics import ClassificationReport, classification_report, form
 from ..evaluate.plots import plot_confusion_matrix, plot_curves
 from ..export import build_metadata, export_onnx
 from ..model import get_backbone
-from .augment import eval_transform, train_transform
+from .augment import eval_transform, train_transform, whole_view_transform
 from .config import TrainConfig
 from .datasets import PhotoDataset, decode_all
 from .learner import Learner
@@ -79,7 +79,7 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
     labels = data.labels
     index = {label: i for i, label in enumerate(labels)}
 
-    keep_side = round(size * 1.25)  # room for crops, without holding 12-MP photos in RAM
+    keep_side = size if config.feature_crop else round(size * 1.25)  # room for crops, not 12 MP
     train_imgs, train_samples, bad_train = decode_all(data.train, keep_side, "decoding train")
     valid_imgs, valid_samples, bad_valid = decode_all(data.valid, keep_side, "decoding valid")
     for problem in bad_train + bad_valid:
@@ -94,9 +94,13 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
 
     model = spec.create(len(labels), weights=config.weights, drop_rate=config.drop_rate)
     learner = Learner(model, config, out, len(labels))
+    learner.cache_key = [str(Path(config.data).resolve()), [s.key for s in train_samples],
+                         [s.key for s in valid_samples], config.arch, str(config.weights), size,
+                         config.freeze_to, config.split_seed, config.feature_crop > 0]
     train_targets = [index[s.label] for s in train_samples]
     valid_targets = [index[s.label] for s in valid_samples]
-    train_ds = PhotoDataset(train_imgs, train_targets, train_transform(size, spec.mean, spec.std), as_tensor=True)
+    augment = whole_view_transform if config.feature_crop else train_transform
+    train_ds = PhotoDataset(train_imgs, train_targets, augment(size, spec.mean, spec.std), as_tensor=True)
     valid_ds = PhotoDataset(valid_imgs, valid_targets, eval_transform(size, spec.mean, spec.std), as_tensor=False)
     state = learner.fit(train_ds, valid_ds, valid_targets, checkpoint=checkpoint)
 
