@@ -28,12 +28,13 @@ def small_eval_data(tmp_path_factory, ccsn_dir):
     import shutil
 
     root = tmp_path_factory.mktemp("evaldata")
-    rows = []
+    rows, per_label = [], {}
     with open(ccsn_dir / "split.csv") as f:
         for row in csv.DictReader(f):
-            if row["label"] in ("Cb", "Ct", "Ns") and row["split"] == "test":
+            label = row["label"]
+            if label in ("Cb", "Ct", "Ns") and row["split"] == "test" and per_label.get(label, 0) < 10:
+                per_label[label] = per_label.get(label, 0) + 1
                 rows.append(row)
-    rows = rows[:30]
     for row in rows:
         (root / row["label"]).mkdir(exist_ok=True)
         shutil.copy2(ccsn_dir / row["path"], root / row["path"])

@@ -247,7 +247,8 @@ def export_ensemble(run_dirs: list[str | Path], path: str | Path, flip_tta: bool
     path = export_onnx(members, path, meta, shared_blocks=shared, flip_tta=flip_tta,
                        fp16_weights=fp16_weights)
     meta["metrics"]["valid"] = _validate_ensemble(path, runs[0])
-    return Path(update_metadata(path, metrics=meta["metrics"]) and path)
+    update_metadata(path, metrics=meta["metrics"])
+    return path
 
 
 def _validate_ensemble(path: Path, run: Path) -> dict:
