@@ -59,15 +59,14 @@ def select_samples(data_dir: str | Path, split: str) -> list[Sample]:
     return data.test if split == "test" else data.train
 
 
-def evaluate(model: str | Path | Classifier | None, data_dir: str | Path, split: str = "test",
-             out: str | Path | None = None, batch_size: int = 16, progress: bool = True) -> EvalResult:
+def evaluate_samples(clf: Classifier, samples: list[Sample], split: str = "given",
+                     batch_size: int = 16, progress: bool = True) -> EvalResult:
+    """Score ``clf`` on labelled ``samples``; unreadable photos are reported, not fatal."""
     start = time.time()
-    clf = model if isinstance(model, Classifier) else Classifier.load(model)
-    samples = select_samples(data_dir, split)
     unknown = sorted({s.label for s in samples} - set(clf.labels))
     samples = [s for s in samples if s.label in clf.labels]
     if not samples:
-        raise DataError(f"{data_dir}: no photos of the model's labels in split {split!r}.")
+        raise DataError(f"no photos of the model's labels in split {split!r}.")
     probs, kept, unreadable = [], [], []
     bar = tqdm(total=len(samples), desc=f"evaluating {split}", unit="img", file=sys.stderr,
                disable=not progress, leave=False)
@@ -85,8 +84,17 @@ def evaluate(model: str | Path | Classifier | None, data_dir: str | Path, split:
     probabilities = np.asarray(probs, dtype=np.float32)
     y_true = [clf.labels.index(s.label) for s in kept]
     report = classification_report(y_true, probabilities.argmax(1), clf.labels)
-    result = EvalResult(report, split, str(clf.path), probabilities, kept, unreadable, unknown,
-                        time.time() - start)
+    return EvalResult(report, split, str(clf.path), probabilities, kept, unreadable, unknown,
+                      time.time() - start)
+
+
+def evaluate(model: str | Path | Classifier | None, data_dir: str | Path, split: str = "test",
+             out: str | Path | None = None, batch_size: int = 16, progress: bool = True) -> EvalResult:
+    clf = model if isinstance(model, Classifier) else Classifier.load(model)
+    try:
+        result = evaluate_samples(clf, select_samples(data_dir, split), split, batch_size, progress)
+    except DataError as err:
+        raise DataError(f"{data_dir}: {err}") from None
     if out is not None:
         write_outputs(result, Path(out))
     return result

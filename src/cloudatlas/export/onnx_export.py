@@ -219,7 +219,7 @@ def export_ensemble(run_dirs: list[str | Path], path: str | Path, flip_tta: bool
     for key in ("arch", "img_size", "split_seed"):
         if len({str(c.get(key, 0)) for c in configs}) != 1:
             raise ValueError(f"Runs differ in {key}: an ensemble needs one recipe.")
-    if metas[0]["labels"] != metas[-1]["labels"] or any(m["labels"] != metas[0]["labels"] for m in metas):
+    if any(m["labels"] != metas[0]["labels"] for m in metas):
         raise ValueError("Runs were trained on different labels.")
     members = []
     for run in runs:
@@ -253,17 +253,12 @@ def export_ensemble(run_dirs: list[str | Path], path: str | Path, flip_tta: bool
 
 def _validate_ensemble(path: Path, run: Path) -> dict:
     """Score the ensemble on the validation photos its members share (same split seed)."""
-    from ..evaluate.metrics import classification_report
+    from ..data import Sample
+    from ..evaluate import evaluate_samples
     from ..inference import Classifier
 
     data = json.loads((run / "data.json").read_text())
     root = Path(data["data"])
-    clf = Classifier.load(path)
-    keys = data["valid_files"]
-    preds = clf.predict_batch([root / k for k in keys])
-    pairs = [(canonical_label(k.split("/")[0]), p) for k, p in zip(keys, preds)
-             if not isinstance(p, Exception)]
-    y_true = [clf.labels.index(label) for label, _ in pairs if label in clf.labels]
-    y_pred = [clf.labels.index(p.label) for label, p in pairs if label in clf.labels]
-    report = classification_report(y_true, y_pred, clf.labels)
+    samples = [Sample(root / key, canonical_label(key.split("/")[0])) for key in data["valid_files"]]
+    report = evaluate_samples(Classifier.load(path), samples, "valid", progress=False).report
     return {"accuracy": report.accuracy, "macro_f1": report.macro_f1, "n": report.n}

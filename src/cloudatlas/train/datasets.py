@@ -54,7 +54,6 @@ class FeatureDataset(Dataset):
 
     def __init__(self, views: torch.Tensor, targets: list[int]):
         self.views, self.targets = views, torch.tensor(targets)
-        self.epoch = 0
 
     def __len__(self) -> int:
         return self.views.shape[1]

@@ -116,13 +116,11 @@ def pick_device(name: str) -> torch.device:
 class Learner:
     """Data + model + loss + schedule, like fastai's Learner, for one run folder."""
 
-    def __init__(self, model: nn.Module, config: TrainConfig, out: Path, n_classes: int):
-        self.config, self.out, self.n_classes = config, out, n_classes
+    def __init__(self, model: nn.Module, config: TrainConfig, n_classes: int):
+        self.config, self.n_classes = config, n_classes
         self.device = pick_device(config.device)
         self.net = SplitModel(model, config.freeze_to).to(self.device)
         self.net.to(memory_format=torch.channels_last)
-        for module in self.net.lower_modules():
-            module.requires_grad_(False)
         self.state = FitState()
         self.best_weights = copy.deepcopy(self.net.model.state_dict())
         self.amp = self.device.type == "cuda"

@@ -93,7 +93,7 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
           f"{len(data.dropped)} conflicting photos left out, {size}px, {config.arch}", file=sys.stderr)
 
     model = spec.create(len(labels), weights=config.weights, drop_rate=config.drop_rate)
-    learner = Learner(model, config, out, len(labels))
+    learner = Learner(model, config, len(labels))
     learner.cache_key = [str(Path(config.data).resolve()), [s.key for s in train_samples],
                          [s.key for s in valid_samples], config.arch, str(config.weights), size,
                          config.freeze_to, config.split_seed, config.feature_crop > 0]
