@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,3 +119,62 @@ def test_flip_tta_averages_each_photo_with_its_mirror_image(tiny_run, tmp_path):
     expected = (run(plain, pixels) + run(plain, pixels[:, :, ::-1])) / 2
     np.testing.assert_allclose(run(model, pixels), expected, atol=1e-4)
     assert model.metadata["test_time_augmentation"] == "horizontal flip"
+
+
+def test_ensemble_of_two_backbones_runs_both_on_one_input(tiny_run, tmp_path):
+    """A lite1 run at 72 px joins the lite0 run at 64 px: both see the ensemble's 72 px input,
+    and each member's probabilities count once."""
+    from cloudatlas.export import export_ensemble
+
+    data, out, _ = tiny_run
+    config = TrainConfig.load(out / "config.json")
+    config.out, config.arch, config.img_size, config.freeze_to = str(tmp_path / "lite1"), "efficientnet_lite1", 72, 2
+    other = train(config)
+    ensemble = Classifier.load(export_ensemble([out, other.out], tmp_path / "mixed.onnx"))
+    meta = ensemble.metadata
+    assert ensemble.img_size == 72 and meta["arch"] == "efficientnet_lite0+efficientnet_lite1"
+    assert meta["ensemble"]["shared_blocks"] == {"efficientnet_lite0": 3, "efficientnet_lite1": 2}
+    photos = sorted((data / "Ns").glob("*.jpg"))[:3]
+    pixels = np.stack([ensemble.preprocess(p) for p in photos])
+    members = [_torch_probabilities(run, arch, pixels)
+               for run, arch in ((out, "efficientnet_lite0"), (other.out, "efficientnet_lite1"))]
+    got, cam = ensemble.session.run(["probabilities", "cam"], {"image": pixels})
+    np.testing.assert_allclose(got, (members[0] + members[1]) / 2, atol=1e-4)
+    assert cam.shape[:2] == (3, 3) and np.isfinite(cam).all()
+
+
+def test_ensemble_refuses_runs_with_different_validation_parts(tiny_run, tmp_path):
+    from cloudatlas.export import export_ensemble
+
+    data, out, _ = tiny_run
+    config = TrainConfig.load(out / "config.json")
+    config.out, config.split_seed = str(tmp_path / "other-split"), 7
+    other = train(config)
+    with pytest.raises(ValueError, match="split_seed"):
+        export_ensemble([out, other.out], tmp_path / "bad.onnx")
+
+
+def _torch_probabilities(run, arch, pixels):
+    """What a run's best weights say about ``pixels`` at their size, computed in torch."""
+    import torch
+
+    from cloudatlas.export import CloudNet
+    from cloudatlas.model import create_model
+
+    model = create_model(arch, 3, weights=None)
+    model.load_state_dict(torch.load(run / "last.pt", weights_only=True)["best_weights"])
+    with torch.no_grad():
+        return CloudNet(model.eval(), (0.5,) * 3, (0.5,) * 3)(torch.from_numpy(pixels))[0].numpy()
+
+
+def test_fp16_weights_halve_the_file_and_keep_the_predictions(tiny_run, tmp_path):
+    from cloudatlas.export import export_ensemble
+
+    data, out, _ = tiny_run
+    full = Classifier.load(export_ensemble([out], tmp_path / "float32.onnx"))
+    half = Classifier.load(export_ensemble([out], tmp_path / "float16.onnx", fp16_weights=True))
+    assert half.path.stat().st_size < 0.55 * full.path.stat().st_size
+    assert half.metadata["weights_storage"] == "float16, computed in float32"
+    pixels = np.stack([half.preprocess(p) for p in sorted((data / "Ci").glob("*.jpg"))[:4]])
+    run = lambda clf: clf.session.run(["probabilities"], {"image": pixels})[0]
+    np.testing.assert_allclose(run(half), run(full), atol=1e-3)

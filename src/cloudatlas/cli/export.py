@@ -13,8 +13,8 @@ examples:
   cloudatlas export --model runs/mine/model.onnx                     print its metadata
   cloudatlas export --model runs/mine/model.onnx --int8 --data ../shared/data/ccsn
   cloudatlas export --ensemble runs/seed0 runs/seed1 --out runs/ensemble.onnx
-                    one file from runs of one recipe with different --seed: their frozen blocks
-                    run once, their probabilities are averaged
+                    one file from runs with different --seed or --arch: runs of one backbone
+                    share their frozen blocks, every member's probabilities count once
 """
 
 
@@ -29,6 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --ensemble: store weights as float16 (half the file; still computed in float32)")
     p.add_argument("--flip-tta", action="store_true",
                    help="with --ensemble: also average each photo with its mirror image (2x compute)")
+    p.add_argument("--img-size", type=int,
+                   help="with --ensemble: input size of every member (default: the largest trained size)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
             raise CliError("--ensemble needs --out PATH for the combined model.")
         try:
             path = export_ensemble(args.ensemble, args.out, flip_tta=args.flip_tta,
-                                   fp16_weights=args.fp16_weights)
+                                   fp16_weights=args.fp16_weights, img_size=args.img_size)
         except (ValueError, FileNotFoundError) as err:
             raise CliError(str(err)) from None
         valid = read_metadata(path)["metrics"]["valid"]

@@ -20,57 +20,72 @@ from ..labels import canonical_label, genus_name
 OPSET = 17
 
 
+class MemberGroup(nn.Module):
+    """Networks trained from the same pretrained weights with their first ``shared_blocks`` blocks
+    frozen: those blocks are identical in every member, so they run once and only the upper
+    parts run per member (an ensemble at a fraction of the cost)."""
+
+    def __init__(self, members: list[nn.Module], shared_blocks: int = 0):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.shared_blocks = shared_blocks
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Each member's last feature map ``[N, D, h, w]``."""
+        if not self.shared_blocks:
+            return [m.forward_features(x) for m in self.members]
+        first = self.members[0]
+        x = first.bn1(first.conv_stem(x))
+        for block in first.blocks[:self.shared_blocks]:
+            x = block(x)
+        return [self._upper(m, x) for m in self.members]
+
+    def _upper(self, m: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        for block in m.blocks[self.shared_blocks:]:
+            x = block(x)
+        return m.bn2(m.conv_head(x))
+
+
 class CloudNet(nn.Module):
     """What the exported file computes: pixels in, probabilities + embedding + CAM out.
 
-    ``model`` may be a list of networks trained from the same pretrained weights with their
-    first ``shared_blocks`` blocks frozen: those blocks are identical in every member, so they
-    run once and only the upper parts run per member (an ensemble at a fraction of the cost).
+    ``model`` is one network, a list of them (one :class:`MemberGroup` sharing ``shared_blocks``)
+    or a list of :class:`MemberGroup` (e.g. different backbones). Every member counts once in
+    the average; all members run on the same input size (they are fully convolutional).
     """
 
     def __init__(self, model: nn.Module | list[nn.Module], mean, std, gate: nn.Module | None = None,
                  shared_blocks: int = 0, flip_tta: bool = False):
         super().__init__()
         self.flip_tta = flip_tta  # also look at the mirror image (the sky has no handedness)
-        members = list(model) if isinstance(model, (list, tuple)) else [model]
-        self.members = nn.ModuleList(members)
-        self.shared_blocks = shared_blocks
+        models = list(model) if isinstance(model, (list, tuple)) else [model]
+        if all(isinstance(m, MemberGroup) for m in models):
+            self.groups = nn.ModuleList(models)
+        else:
+            self.groups = nn.ModuleList([MemberGroup(models, shared_blocks)])
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1) * 255)
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1) * 255)
         self.gate = gate
-
-    def _shared(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.shared_blocks:
-            return x
-        m = self.members[0]
-        x = m.bn1(m.conv_stem(x))
-        for block in m.blocks[:self.shared_blocks]:
-            x = block(x)
-        return x
-
-    def _features(self, m: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        if not self.shared_blocks:
-            return m.forward_features(x)
-        for block in m.blocks[self.shared_blocks:]:
-            x = block(x)
-        return m.bn2(m.conv_head(x))
 
     def forward(self, image: torch.Tensor):
         x = image.permute(0, 3, 1, 2).float()
         x = (x - self.mean) / self.std
         if self.flip_tta:
             x = torch.cat([x, x.flip(3)])
-        x = self._shared(x)
         probs, embeddings, cams = [], [], []
-        for m in self.members:
-            fmap = self._features(m, x)                             # [N, D, h, w]
-            embedding = fmap.mean(dim=(2, 3))                       # [N, D]
-            head = m.get_classifier()
-            probs.append(torch.softmax(head(embedding), dim=1))
-            embeddings.append(embedding)
-            cams.append(torch.einsum("cd,ndhw->nchw", head.weight, fmap))  # linear head => exact CAM
-        n = len(self.members)
-        prob, embedding, cam = sum(probs) / n, sum(embeddings) / n, sum(cams) / n
+        for group in self.groups:
+            for m, fmap in zip(group.members, group(x)):            # fmap: [N, D, h, w]
+                embedding = fmap.mean(dim=(2, 3))                   # [N, D]
+                head = m.get_classifier()
+                probs.append(torch.softmax(head(embedding), dim=1))
+                embeddings.append(embedding)
+                cams.append(torch.einsum("cd,ndhw->nchw", head.weight, fmap))  # linear head => exact CAM
+        n = len(probs)
+        prob, embedding = sum(probs) / n, sum(embeddings) / n
+        if len(self.groups) > 1:  # backbones may differ in stride: put their CAMs on one grid
+            cams = [cams[0]] + [nn.functional.interpolate(c, size=cams[0].shape[-2:], mode="bilinear")
+                                for c in cams[1:]]
+        cam = sum(cams) / n
         if self.flip_tta:  # average each photo with its mirror image (its CAM mirrored back)
             half = image.shape[0]
             prob = (prob[:half] + prob[half:]) / 2
@@ -104,7 +119,7 @@ def build_metadata(labels: list[str], img_size: int, arch: str, mean, std, **ext
     }
 
 
-def export_onnx(model: nn.Module | list[nn.Module], path: str | Path, metadata: dict,
+def export_onnx(model: nn.Module | list[nn.Module] | list[MemberGroup], path: str | Path, metadata: dict,
                 gate: nn.Module | None = None, shared_blocks: int = 0, flip_tta: bool = False,
                 fp16_weights: bool = False) -> Path:
     """Write ``model`` (a timm classifier, or an ensemble of them) with ``metadata`` to ``path``.
@@ -205,50 +220,62 @@ def update_metadata(path: str | Path, **changes) -> dict:
 
 
 def export_ensemble(run_dirs: list[str | Path], path: str | Path, flip_tta: bool = False,
-                    fp16_weights: bool = False) -> Path:
-    """One ONNX file from several training runs of the same recipe (different seeds).
+                    fp16_weights: bool = False, img_size: int | None = None) -> Path:
+    """One ONNX file from several training runs: different seeds, or different backbones.
 
-    The runs' frozen blocks are checked to be identical, computed once, and the members'
-    probabilities averaged. Metadata comes from the first run, with each member's figures.
+    Runs of one backbone form a group whose frozen blocks are checked to be identical and
+    computed once. Every member counts once in the average of probabilities. All members see
+    the same input, ``img_size`` (default: the largest the runs were trained at). Metadata comes
+    from the first run, with each member's figures.
     """
     from ..model import create_model
 
     runs = [Path(r) for r in run_dirs]
     metas = [read_metadata(r / "model.onnx") for r in runs]
     configs = [m["training"]["config"] for m in metas]
-    for key in ("arch", "img_size", "split_seed"):
-        if len({str(c.get(key, 0)) for c in configs}) != 1:
-            raise ValueError(f"Runs differ in {key}: an ensemble needs one recipe.")
+    if len({str(c.get("split_seed", 0)) for c in configs}) != 1:
+        raise ValueError("Runs differ in split_seed: their validation parts differ, so they cannot "
+                         "be compared or combined.")
     if any(m["labels"] != metas[0]["labels"] for m in metas):
         raise ValueError("Runs were trained on different labels.")
-    members = []
-    for run in runs:
+    if any(m["preprocessing"] != metas[0]["preprocessing"] for m in metas):
+        raise ValueError("Runs normalise their input differently: they cannot share one input.")
+    by_arch: dict[str, list[tuple[nn.Module, dict]]] = {}
+    for run, meta, config in zip(runs, metas, configs):
         state = torch.load(run / "last.pt", map_location="cpu", weights_only=True)["best_weights"]
-        model = create_model(configs[0]["arch"], len(metas[0]["labels"]), weights=None)
+        model = create_model(config["arch"], len(meta["labels"]), weights=None)
         model.load_state_dict(state)
-        members.append(model.eval())
-    shared = min(int(c["freeze_to"] or 0) for c in configs)  # blocks frozen in every member
-    if shared:
-        prefixes = ("conv_stem.", "bn1.") + tuple(f"blocks.{i}." for i in range(shared))
-        ref = members[0].state_dict()
-        for other in members[1:]:
-            for key, value in other.state_dict().items():
-                if key.startswith(prefixes) and not torch.equal(value, ref[key]):
-                    raise ValueError(f"Frozen weights differ ({key}): runs must share their frozen blocks.")
+        by_arch.setdefault(config["arch"], []).append((model.eval(), config))
+    groups = [MemberGroup([m for m, _ in group], _shared_blocks(group)) for group in by_arch.values()]
     meta = dict(metas[0])
+    meta["img_size"] = int(img_size or max(m["img_size"] for m in metas))
+    meta["arch"] = "+".join(by_arch)
     meta["test_time_augmentation"] = "horizontal flip" if flip_tta else None
-    meta["ensemble"] = {"members": len(members), "shared_blocks": shared,
-                        "runs": [{"seed": c["seed"], "freeze_to": c["freeze_to"], "epochs": c["epochs"]}
-                                 for c in configs],
+    meta["ensemble"] = {"members": len(runs), "shared_blocks": {a: g.shared_blocks for a, g in zip(by_arch, groups)},
+                        "runs": [{"arch": c["arch"], "img_size": m["img_size"], "seed": c["seed"],
+                                  "freeze_to": c["freeze_to"], "epochs": c["epochs"]}
+                                 for c, m in zip(configs, metas)],
                         "valid": [m["metrics"]["valid"] for m in metas]}
     meta["training"] = {**meta["training"], "seeds": [c["seed"] for c in configs],
                         "seconds": sum(m["training"]["seconds"] for m in metas)}
     meta["metrics"] = {}
-    path = export_onnx(members, path, meta, shared_blocks=shared, flip_tta=flip_tta,
-                       fp16_weights=fp16_weights)
+    path = export_onnx(groups, path, meta, flip_tta=flip_tta, fp16_weights=fp16_weights)
     meta["metrics"]["valid"] = _validate_ensemble(path, runs[0])
     update_metadata(path, metrics=meta["metrics"])
     return path
+
+
+def _shared_blocks(group: list[tuple[nn.Module, dict]]) -> int:
+    """Blocks frozen in every member of a same-backbone group; checked to be identical."""
+    shared = min(int(config["freeze_to"] or 0) for _, config in group)
+    if shared:
+        prefixes = ("conv_stem.", "bn1.") + tuple(f"blocks.{i}." for i in range(shared))
+        ref = group[0][0].state_dict()
+        for other, _ in group[1:]:
+            for key, value in other.state_dict().items():
+                if key.startswith(prefixes) and not torch.equal(value, ref[key]):
+                    raise ValueError(f"Frozen weights differ ({key}): runs must share their frozen blocks.")
+    return shared
 
 
 def _validate_ensemble(path: Path, run: Path) -> dict:
