@@ -136,6 +136,9 @@ def test_large_photos_are_shrunk_in_the_browser_before_upload(page, server, tmp_
 
 def test_keyboard_users_can_choose_a_photo_and_every_control_is_labelled(app_page, ccsn_dir):
     page = app_page
+    # Turn on Playwright's file-chooser interception before any key is pressed: it is switched
+    # on asynchronously when the first listener appears, and a chooser opened earlier is lost.
+    page.on("filechooser", lambda chooser: None)
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "photo"
     outline = page.evaluate("getComputedStyle(document.querySelector('.big-button')).outlineStyle")
