@@ -49,20 +49,20 @@ class MemberGroup(nn.Module):
 class CloudNet(nn.Module):
     """What the exported file computes: pixels in, probabilities + embedding + CAM out.
 
-    ``model`` is one network, a list of them (one :class:`MemberGroup` sharing ``shared_blocks``)
-    or a list of :class:`MemberGroup` (e.g. different backbones). Every member counts once in
-    the average; all members run on the same input size (they are fully convolutional).
+    ``model`` is one network, a list of them, or a list of :class:`MemberGroup` (networks that
+    share frozen blocks; groups may differ in backbone). Every member counts once in the
+    average; all members run on the same input size (they are fully convolutional).
     """
 
-    def __init__(self, model: nn.Module | list[nn.Module], mean, std, gate: nn.Module | None = None,
-                 shared_blocks: int = 0, flip_tta: bool = False):
+    def __init__(self, model: nn.Module | list[nn.Module] | list[MemberGroup], mean, std,
+                 gate: nn.Module | None = None, flip_tta: bool = False):
         super().__init__()
         self.flip_tta = flip_tta  # also look at the mirror image (the sky has no handedness)
         models = list(model) if isinstance(model, (list, tuple)) else [model]
         if all(isinstance(m, MemberGroup) for m in models):
             self.groups = nn.ModuleList(models)
         else:
-            self.groups = nn.ModuleList([MemberGroup(models, shared_blocks)])
+            self.groups = nn.ModuleList([MemberGroup(models)])
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1) * 255)
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1) * 255)
         self.gate = gate
@@ -120,8 +120,7 @@ def build_metadata(labels: list[str], img_size: int, arch: str, mean, std, **ext
 
 
 def export_onnx(model: nn.Module | list[nn.Module] | list[MemberGroup], path: str | Path, metadata: dict,
-                gate: nn.Module | None = None, shared_blocks: int = 0, flip_tta: bool = False,
-                fp16_weights: bool = False) -> Path:
+                gate: nn.Module | None = None, flip_tta: bool = False, fp16_weights: bool = False) -> Path:
     """Write ``model`` (a timm classifier, or an ensemble of them) with ``metadata`` to ``path``.
 
     ``fp16_weights`` stores the weights at half size (see :func:`store_weights_fp16`)."""
@@ -130,8 +129,7 @@ def export_onnx(model: nn.Module | list[nn.Module] | list[MemberGroup], path: st
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     pre = metadata["preprocessing"]["normalisation_in_graph"]
-    net = CloudNet(model, pre["mean"], pre["std"], gate=gate, shared_blocks=shared_blocks,
-                   flip_tta=flip_tta).eval().cpu()
+    net = CloudNet(model, pre["mean"], pre["std"], gate=gate, flip_tta=flip_tta).eval().cpu()
     size = metadata["img_size"]
     dummy = torch.zeros(1, size, size, 3, dtype=torch.uint8)
     names = ["probabilities", "embedding", "cam"] + (["cloud_score"] if gate is not None else [])
@@ -241,9 +239,9 @@ def export_ensemble(run_dirs: list[str | Path], path: str | Path, flip_tta: bool
     if any(m["preprocessing"] != metas[0]["preprocessing"] for m in metas):
         raise ValueError("Runs normalise their input differently: they cannot share one input.")
     by_arch: dict[str, list[tuple[nn.Module, dict]]] = {}
-    for run, meta, config in zip(runs, metas, configs):
+    for run, config in zip(runs, configs):
         state = torch.load(run / "last.pt", map_location="cpu", weights_only=True)["best_weights"]
-        model = create_model(config["arch"], len(meta["labels"]), weights=None)
+        model = create_model(config["arch"], len(metas[0]["labels"]), weights=None)
         model.load_state_dict(state)
         by_arch.setdefault(config["arch"], []).append((model.eval(), config))
     groups = [MemberGroup([m for m, _ in group], _shared_blocks(group)) for group in by_arch.values()]
