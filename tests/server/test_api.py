@@ -134,6 +134,9 @@ BAD_INPUTS = {
     "malformed form": (lambda c, sky: c.post(CLASSIFY, content=b"--xyz\r\nnonsense",
                                              headers={"content-type": "multipart/form-data; boundary=xyz"}),
                        400, "malformed_form", "malformed"),
+    "boundary over 256 characters": (lambda c, sky: c.post(CLASSIFY, content=b"--" + b"b" * 300 + b"\r\n",
+                                     headers={"content-type": "multipart/form-data; boundary=" + "b" * 300}),
+                                     400, "malformed_form", "malformed"),
 }
 
 

@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import AsyncIterator
 
-from python_multipart.exceptions import MultipartParseError
+from python_multipart.exceptions import FormParserError, MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
@@ -158,9 +158,10 @@ async def read_photo_upload(headers, body: AsyncIterator[bytes], limit: int) -> 
     if declared and declared.isdigit() and int(declared) > limit + FORM_OVERHEAD:
         raise too_large(limit)  # refused before reading a single byte of the body
     collector = _PhotoCollector(limit)
-    parser = MultipartParser(boundary, collector.callbacks())
     received = 0
     try:
+        # Built inside the try: the parser itself refuses some forms (a boundary over 256 bytes).
+        parser = MultipartParser(boundary, collector.callbacks())
         async for chunk in body:
             received += len(chunk)
             if received > limit + FORM_OVERHEAD:
@@ -169,7 +170,7 @@ async def read_photo_upload(headers, body: AsyncIterator[bytes], limit: int) -> 
         parser.finalize()
         if not collector.complete:
             raise MultipartParseError("no closing boundary")
-    except (ApiError, MultipartParseError, ClientDisconnect) as err:
+    except (ApiError, FormParserError, ClientDisconnect) as err:  # FormParserError: any parser refusal
         if collector.upload:
             collector.upload.close()
         if isinstance(err, ApiError):
