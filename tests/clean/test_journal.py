@@ -182,3 +182,79 @@ def test_a_change_that_cannot_be_journaled_is_reversed(tmp_path):
     with pytest.raises(JournalError, match="cannot be written"):
         j.keep("Ac/a.jpg")
     assert j.entries == []
+
+
+# -- a journal file is data, not orders: what it names is checked before anything moves ------------
+def _append_raw(journal: Journal, raw: dict) -> None:
+    with open(journal.path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(raw) + "\n")
+
+
+@pytest.mark.parametrize("field", ["path", "dest"])
+@pytest.mark.parametrize("where", ["relative", "absolute"])
+def test_undo_refuses_a_journal_entry_that_points_outside_the_data_set(tmp_path, field, where):
+    root, outside = tmp_path / "set", tmp_path / "outside"
+    make_set(root)
+    outside.mkdir()
+    bad = "../outside/evil.jpg" if where == "relative" else str(outside / "evil.jpg")
+    j = Journal(root)
+    j.keep("Ns/c.jpg")
+    forged = {"id": 2, "op": "move", "path": "Ac/a.jpg", "dest": "Ac/a.jpg", "label": "Ac"}
+    forged[field] = bad
+    _append_raw(j, forged)
+    before = contents(root)
+
+    j = Journal(root)  # as the cleaner would read it at start
+    assert [e.id for e in j.bad_entries()] == [2]
+    for attempt in (j.undo, lambda: j.undo(2)):
+        with pytest.raises(JournalError, match=r"#2 .*outside the data set.*nothing was moved"):
+            attempt()
+    assert contents(root) == before and not any(outside.iterdir())
+    assert [e.id for e in j.entries] == [1, 2]  # a refusal is not journaled
+    j.undo(1)  # a sound entry can still be undone by its number
+
+
+def test_malformed_journal_lines_are_skipped_and_reported(tmp_path):
+    make_set(tmp_path)
+    j = Journal(tmp_path)
+    j.keep("Ac/a.jpg")
+    _append_raw(j, {"id": "two", "op": "move", "path": "Ac/a.jpg", "dest": "Cu/a.jpg"})
+    _append_raw(j, {"id": 3, "op": "move", "path": ["Ac", "a.jpg"], "dest": "Cu/a.jpg"})
+    _append_raw(j, {"id": 4, "op": "explode", "path": "Ac/a.jpg", "dest": "Cu/a.jpg"})
+    again = Journal(tmp_path)
+    assert [e.id for e in again.entries] == [1]
+    assert again.skipped == [2, 3, 4]  # line numbers
+    assert again.keep("Cu/b.jpg").id == 2
+
+
+def test_a_label_with_control_characters_is_refused(tmp_path):
+    make_set(tmp_path)
+    j = Journal(tmp_path)
+    before = contents(tmp_path)
+    for label in ("Cu\x00", "a\nb", "\x7f"):
+        with pytest.raises(JournalError, match="not a usable label"):
+            j.move("Ac/a.jpg", label)
+    assert contents(tmp_path) == before and j.entries == []
+
+
+def test_undo_removes_the_empty_folders_its_change_created(tmp_path):
+    make_set(tmp_path)
+    (tmp_path / "Sc").mkdir()  # an empty folder of the user's: never removed
+    j = Journal(tmp_path)
+    first = j.move("Ac/a.jpg", "St")  # a label with no folder yet
+    assert first.created == "St"
+    j.move("St/a.jpg", "Sc")
+    j.undo(first.id)  # withdraws both moves
+    assert (tmp_path / "Ac" / "a.jpg").exists()
+    assert not (tmp_path / "St").exists() and (tmp_path / "Sc").is_dir()
+
+    j.move("Cu/b.jpg", "St")
+    j.move("Ns/c.jpg", "St")
+    j.undo()
+    assert (tmp_path / "St").is_dir()  # still holds Cu's photo
+    j.undo()
+    assert not (tmp_path / "St").exists()
+
+    j.delete("Ns/c.jpg")
+    j.undo()
+    assert not (tmp_path / ".trash" / "Ns").exists()

@@ -15,6 +15,7 @@ Two rules keep every photo safe:
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -32,6 +33,7 @@ TRASH_DIR = ".trash"
 STATE_DIR = ".cloudatlas"
 JOURNAL_FILE = "journal.jsonl"
 FILE_OPS = ("move", "delete")
+OPS = ("move", "delete", "keep", "undo")
 
 
 class JournalError(ValueError):
@@ -50,6 +52,7 @@ class Entry:
     label: str | None = None  # move: the label it was given
     undoes: int | None = None  # undo: the entry it reverses
     also: list[int] | None = None  # undo: later changes to the same photo, withdrawn with it
+    created: str | None = None  # the folder this change had to create (its undo removes it if empty)
 
     def describe(self) -> str:
         if self.op == "move":
@@ -64,6 +67,51 @@ class Entry:
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def _entry_from(raw: object) -> Entry | None:
+    """An entry from one parsed journal line, or None when its fields have the wrong types.
+
+    The journal is a file anyone can edit: types are checked here, paths before each undo.
+    """
+    if not isinstance(raw, dict):
+        return None
+    fields = {k: raw[k] for k in Entry.__dataclass_fields__ if k in raw}
+    also = fields.get("also")
+    well_typed = (
+        _is_int(fields.get("id")) and fields.get("op") in OPS
+        and all(isinstance(fields.get(k), str) for k in ("path", "dest"))
+        and all(fields.get(k) is None or isinstance(fields[k], str) for k in ("time", "label", "created"))
+        and (fields.get("undoes") is None or _is_int(fields["undoes"]))
+        and (also is None or (isinstance(also, list) and all(map(_is_int, also)))))
+    return Entry(**fields) if well_typed else None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _has_control_chars(text: str) -> bool:
+    # NUL cannot be in a file name at all (Python raises ValueError, not OSError); the others
+    # make names that cannot be typed or shown.
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
+def photo_parts(rel: str) -> tuple[str, ...] | None:
+    """``LABEL/name`` or ``.trash/LABEL/name`` split into parts; None for any other path
+    (absolute, with ``..``, into a hidden folder), so it can never name a place outside the set."""
+    parts = PurePosixPath(str(rel).replace("\\", "/")).parts
+    if (len(parts) not in (2, 3) or any(p in ("", ".", "..") or _has_control_chars(p) for p in parts)
+            or (len(parts) == 3 and parts[0] != TRASH_DIR)
+            or (len(parts) == 2 and parts[0].startswith((".", "_")))):
+        return None
+    return parts
+
+
+def folder_parts(rel: str) -> tuple[str, ...] | None:
+    """``LABEL`` or ``.trash/LABEL`` split into parts; None for any other folder."""
+    parts = photo_parts(f"{rel}/x")
+    return parts[:-1] if parts else None
 
 
 def _now() -> str:
@@ -116,6 +164,7 @@ class Journal:
         if not self.root.is_dir():
             raise JournalError(f"{root}: no such folder.")
         self.path = self.root / STATE_DIR / JOURNAL_FILE
+        self.skipped: list[int] = []  # line numbers of journal lines that are not entries
         self.entries: list[Entry] = self._read()
         self._lock = threading.RLock()
 
@@ -124,12 +173,15 @@ class Journal:
         if not self.path.exists():
             return []
         entries = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
+        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), 1):
             try:
-                raw = json.loads(line)
-                entries.append(Entry(**{k: raw.get(k) for k in Entry.__dataclass_fields__ if k in raw}))
-            except (ValueError, TypeError):
-                continue  # a torn last line after a crash: the change before it is still on disk
+                entry = _entry_from(json.loads(line))
+            except ValueError:
+                entry = None  # a torn last line after a crash: the change before it is still on disk
+            if entry is None:
+                self.skipped.append(number)
+            else:
+                entries.append(entry)
         return entries
 
     def _append(self, entry: Entry) -> None:
@@ -146,10 +198,8 @@ class Journal:
     # -- paths -----------------------------------------------------------------------------------
     def _resolve(self, rel: str) -> Path:
         """A photo given by its path relative to the data set; refuses anything outside it."""
-        parts = PurePosixPath(str(rel).replace("\\", "/")).parts
-        if (len(parts) not in (2, 3) or any(p in ("", ".", "..") for p in parts)
-                or (len(parts) == 3 and parts[0] != TRASH_DIR)
-                or (len(parts) == 2 and parts[0].startswith((".", "_")))):
+        parts = photo_parts(rel)
+        if parts is None:
             raise JournalError(f"{rel}: not a photo of this data set (expected LABEL/name.jpg).")
         path = self.root.joinpath(*parts)
         if not path.is_file():
@@ -165,6 +215,8 @@ class Journal:
 
     def _apply(self, op: str, rel: str, dest_folder: Path, name: str, **extra) -> Entry:
         src = self._resolve(rel)
+        if not dest_folder.is_dir():
+            extra["created"] = self.rel(dest_folder)
         try:
             dest = move_no_clobber(src, dest_folder, name)
         except OSError as err:
@@ -175,6 +227,9 @@ class Journal:
             self._append(entry)
         except OSError as err:
             move_no_clobber(dest, src.parent, src.name)  # an unjournaled change would not be undoable
+            if "created" in extra:
+                with contextlib.suppress(OSError):
+                    os.rmdir(dest_folder)  # the folder this change made, empty again
             raise JournalError(f"The journal {self.path} cannot be written ({err.strerror or err}); "
                                f"the change was reversed.") from None
         return entry
@@ -183,7 +238,8 @@ class Journal:
     def move(self, rel: str, label: str) -> Entry:
         """File the photo at ``rel`` under ``label`` (a genus code or any folder name)."""
         label = str(label).strip()
-        if not label or "/" in label or "\\" in label or label.startswith((".", "_")) or label in ("..",):
+        if (not label or _has_control_chars(label) or "/" in label or "\\" in label
+                or label.startswith((".", "_")) or label in ("..",)):
             raise JournalError(f"{label!r}: not a usable label name.")
         with self._lock:
             src = self._resolve(rel)
@@ -219,25 +275,64 @@ class Journal:
                 out.update(i for i in [e.undoes, *(e.also or [])] if i is not None)
         return out
 
-    def _follow(self, entry: Entry, done: set[int]) -> tuple[str, list[int]]:
-        """Where the photo that ``entry`` changed is now, and the later changes still in effect
-        that were made to that same photo.
+    def _chain(self, entry: Entry) -> list[Entry]:
+        """``entry`` and every later entry that changed the same photo, in order.
 
         Moves never overwrite, so at any moment a path names at most one photo: a later change
         whose source is the photo's position at that moment is a change of this photo.
         """
-        where = entry.dest
-        later_changes = []
+        chain = [entry]
         for later in self.entries:
-            if later.id <= entry.id or later.path != where:
-                continue
-            if later.op != "undo" and later.id not in done:
-                later_changes.append(later.id)
-            where = later.dest
-        return where, later_changes
+            if later.id > entry.id and later.path == chain[-1].dest:
+                chain.append(later)
+        return chain
+
+    def _follow(self, entry: Entry, done: set[int]) -> tuple[str, list[int]]:
+        """Where the photo that ``entry`` changed is now, and the later changes still in effect
+        that were made to that same photo."""
+        chain = self._chain(entry)
+        later_changes = [e.id for e in chain[1:] if e.op != "undo" and e.id not in done]
+        return chain[-1].dest, later_changes
 
     def current_path(self, entry: Entry) -> str:
         return self._follow(entry, self.undone())[0]
+
+    def entry_problem(self, entry: Entry) -> str | None:
+        """Why ``entry`` cannot be trusted to move a photo, or None: every path it names must be
+        a photo (or label folder) inside the data set, whatever was written into the file."""
+        bad = [p for p in (entry.path, entry.dest) if photo_parts(p) is None]
+        if entry.created is not None and folder_parts(entry.created) is None:
+            bad.append(entry.created)
+        if not bad:
+            return None
+        return (f"Change #{entry.id} in {self.path} names {bad[0]!r}, which is outside the data set "
+                f"(expected LABEL/name.jpg)")
+
+    def bad_entries(self) -> list[Entry]:
+        """Entries whose paths point outside the data set (an edited or forged journal)."""
+        return [e for e in self.entries if self.entry_problem(e) is not None]
+
+    def _check_chain(self, chain: list[Entry]) -> None:
+        # Checked as a whole before the first file moves: a bad entry anywhere in the chain
+        # means the journal cannot say where the photo is, or where it belongs.
+        for e in chain:
+            problem = self.entry_problem(e)
+            if problem is not None:
+                raise JournalError(f"{problem}; nothing was moved. Correct or remove that line of the journal.")
+
+    def _remove_empty_folders(self, chain: list[Entry]) -> None:
+        """Remove the folders the photo of ``chain`` passed through that a journaled change
+        created and that are empty now, so an undone move to a new label leaves no trace."""
+        created = {e.created for e in self.entries if e.created}
+        passed = {str(PurePosixPath(e.dest).parent) for e in chain if e.dest != e.path}
+        for rel in sorted(passed & created):
+            parts = folder_parts(rel)
+            if parts is None:
+                continue
+            try:
+                os.rmdir(self.root.joinpath(*parts))  # refuses a folder that is not empty
+            except OSError:
+                pass  # another photo, a hidden file, or already gone: leave it
 
     def undo(self, entry_id: int | None = None) -> Entry:
         """Reverse the last change still in effect, or the change ``entry_id``.
@@ -261,10 +356,12 @@ class Journal:
                     raise JournalError(f"#{entry_id} is itself an undo; make that change again instead.")
                 if target.id in done:
                     raise JournalError(f"#{entry_id} was already undone.")
+            chain = self._chain(target)
+            self._check_chain(chain)
             now, later = self._follow(target, done)
             extra = {"undoes": target.id, "also": later or None}
-            back = PurePosixPath(target.path)
-            if PurePosixPath(now).parent == back.parent:
+            back = photo_parts(target.path)  # checked above: inside the data set
+            if PurePosixPath(now).parent.parts == back[:-1]:
                 # A keep changes no file; a photo already back in its old folder stays put.
                 self._resolve(now)
                 entry = Entry(self._next_id(), "undo", now, now, _now(), **extra)
@@ -273,7 +370,9 @@ class Journal:
                 except OSError as err:
                     raise JournalError(f"The journal {self.path} cannot be written ({err.strerror or err}).") from None
                 return entry
-            return self._apply("undo", now, self.root.joinpath(*back.parent.parts), back.name, **extra)
+            entry = self._apply("undo", now, self.root.joinpath(*back[:-1]), back[-1], **extra)
+            self._remove_empty_folders(chain)
+            return entry
 
     # -- reading the state -------------------------------------------------------------------------
     def states(self) -> dict[str, PhotoState]:

@@ -51,7 +51,7 @@ class Review:
         self.root = Path(root).resolve()
         self.journal = Journal(self.root)
         self.report = report if report is not None else audit(self.root, progress=False)
-        self.notes = list(notes or [])
+        self.notes = list(notes or []) + self._journal_notes()
         self.lock = threading.RLock()
         self.items: list[ReviewItem] = []
         self.by_path: dict[str, ReviewItem] = {}
@@ -59,6 +59,16 @@ class Review:
         self._build(issues)
 
     # -- construction ---------------------------------------------------------------------------
+    def _journal_notes(self) -> list[str]:
+        """A journal someone edited by hand is said on the page, not silently trusted."""
+        out = []
+        if self.journal.skipped:
+            out.append(f"Lines {', '.join(map(str, self.journal.skipped))} of {self.journal.path} cannot be "
+                       f"read (a write cut short by a crash, or an edit by hand); they are ignored.")
+        out.extend(f"{self.journal.entry_problem(e)}: it cannot be undone until that line is corrected or removed."
+                   for e in self.journal.bad_entries())
+        return out
+
     def _build(self, issues) -> None:
         states = self.journal.states()
         photos = self._photo_paths()
