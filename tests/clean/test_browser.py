@@ -98,3 +98,33 @@ def test_review_in_the_browser(page, review_set, artifacts_dir):
     # Every photo is still there exactly once: in a label folder or the trash.
     assert len(files(root)) == len(original)
     assert files(root) == original - {"Ac/Ac-N001.jpg"} | {"Cc/Ac-N001-1.jpg"}
+
+
+def test_another_page_in_the_browser_cannot_change_files(page, review_set):
+    """A page from another origin tries both ways a browser allows without asking: a no-cors
+    fetch and a form post. Neither can read the cleaner's token, so neither deletes anything."""
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    original = files(review_set)
+    with live_server(create_app(review_set, find_issues=False)) as url:
+        page.goto(url)
+        page.wait_for_selector("body[data-ready='1']")
+        target = page.locator('.card[data-path="Cu/Cu-N001-copy.jpg"]').get_attribute("data-id")
+        delete = f"{url}/api/items/{target}/delete"
+        evil_page = f"""<!doctype html><body>
+            <form id="f" method="post" action="{delete}" enctype="text/plain"><input name="x" value="y"></form>
+            <script>
+              fetch("{delete}", {{method: "POST", mode: "no-cors", body: "x"}})
+                .finally(() => {{ document.body.dataset.fetched = "1"; }});
+            </script></body>"""
+        evil = Starlette(routes=[Route("/", lambda request: HTMLResponse(evil_page))])
+        with live_server(evil) as evil_url:
+            page.goto(evil_url)
+            page.wait_for_selector("body[data-fetched='1']")
+            assert files(review_set) == original
+            with page.expect_navigation():
+                page.evaluate("document.getElementById('f').submit()")
+            assert '"error":"forbidden"' in page.content()
+        assert files(review_set) == original

@@ -3,6 +3,9 @@
 FastAPI + uvicorn serve one static page (vanilla JS, nothing from a CDN) and a small JSON API.
 Every decision is sent as it is made and applied at once through the journal, so the page holds
 no unsaved state: switching label or filter, reloading or closing the tab loses nothing.
+
+Request bodies are typed (pydantic) and every failure is the main API's JSON error
+``{status, error, message}``; only the cleaner's own page may change files (see ``guard``).
 """
 from __future__ import annotations
 
@@ -11,11 +14,15 @@ from collections import OrderedDict
 from importlib import resources
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
 from ..imageio import ImageLoadError, load_image
-from .journal import JournalError
+from .guard import Guard, install_guard
+from .journal import JournalError, has_control_chars
 from .review import KINDS, Review
 
 STATIC = "static"
+TOKEN_PLACEHOLDER = "__CLOUDATLAS_TOKEN__"  # in index.html; replaced by this run's token
 _THUMB_CACHE = 512  # thumbnails kept in memory (about 20 kB each)
 
 
@@ -47,23 +54,78 @@ class _Thumbnails:
         return data
 
 
+class MoveRequest(BaseModel):
+    """Body of a move: the label (code, name or folder name) to file the photo under."""
+
+    model_config = ConfigDict(extra="forbid")
+    label: str = Field(min_length=1, max_length=100)
+
+    @field_validator("label")
+    @classmethod
+    def _printable(cls, label: str) -> str:
+        # NUL would reach the file system as a ValueError, not a refusal.
+        if has_control_chars(label):
+            raise ValueError("a label cannot contain control characters")
+        return label
+
+
+class UndoRequest(BaseModel):
+    """Body of an undo: the journal entry to reverse; none for the last change still in effect."""
+
+    model_config = ConfigDict(extra="forbid")
+    entry: int | None = Field(None, ge=1, strict=True)  # strict: 1.5, "1", true are not entry numbers
+
+
+_CLEANER_HTTP_ERRORS = {
+    404: ("not_found", "There is nothing at this address; the cleaner's page is at /."),
+    405: ("method_not_allowed", "This address does not take that kind of request."),
+}
+
+
+def _install_errors(app) -> None:
+    """The main API's error handlers (one JSON shape, no tracebacks), with the cleaner's own
+    words for addresses that do not exist (the API's mention /api/v1, which is not here)."""
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    from ..server.errors import error_response, install_error_handlers
+
+    install_error_handlers(app)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_, exc: StarletteHTTPException):
+        error, message = _CLEANER_HTTP_ERRORS.get(exc.status_code, ("http_error", str(exc.detail)))
+        return error_response(exc.status_code, error, message, getattr(exc, "headers", None))
+
+
+def _index_html(token: str) -> str:
+    return (_static_dir() / "index.html").read_text(encoding="utf-8").replace(TOKEN_PLACEHOLDER, token)
+
+
 def create_app(data_dir: str | Path, review: Review | None = None, model: str | Path | None = None,
-               find_issues: bool = True, progress: bool | None = False):
+               find_issues: bool = True, progress: bool | None = False, hosts: tuple[str, ...] = ()):
     """The cleaner for ``data_dir``.
 
     ``review``: a prepared :class:`Review` (the CLI builds it first, with progress bars).
     Otherwise the audit runs here, and with ``find_issues`` also the label-issue search with
     ``model`` (default: the bundled model); if that is impossible the page says why.
+    ``hosts``: names besides loopback and the listening address that the page may be opened
+    at (a ``--host`` given as a name); requests naming any other host are refused.
     """
-    from fastapi import Body, FastAPI, HTTPException
-    from fastapi.responses import FileResponse, JSONResponse, Response
+    from fastapi import FastAPI
+    from fastapi.responses import HTMLResponse, JSONResponse, Response
     from fastapi.staticfiles import StaticFiles
+
+    from ..server.errors import ApiError
 
     if review is None:
         review = build_review(data_dir, model=model, find_issues=find_issues, progress=progress)
     thumbs = _Thumbnails()
-    app = FastAPI(title="CloudAtlas cleaner", docs_url=None, redoc_url=None)
+    guard = Guard(names=tuple(hosts))
+    app = FastAPI(title="CloudAtlas cleaner", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.review = review
+    app.state.guard = guard
+    _install_errors(app)
+    install_guard(app, guard)
     app.mount("/static", StaticFiles(directory=_static_dir()), name="static")
 
     def state() -> dict:
@@ -79,7 +141,7 @@ def create_app(data_dir: str | Path, review: Review | None = None, model: str | 
 
     def item_or_404(item_id: int):
         if not 0 <= item_id < len(review.items):
-            raise HTTPException(404, f"No photo #{item_id}.")
+            raise ApiError(404, "not_found", f"No photo #{item_id}.")
         return review.items[item_id]
 
     def changed(views: list[dict]) -> dict:
@@ -87,7 +149,8 @@ def create_app(data_dir: str | Path, review: Review | None = None, model: str | 
 
     @app.get("/", include_in_schema=False)
     def index():
-        return FileResponse(_static_dir() / "index.html", headers={"Cache-Control": "no-store"})
+        # The page carries this run's token; no-store, so a restarted cleaner's page gets the new one.
+        return HTMLResponse(_index_html(guard.token), headers={"Cache-Control": "no-store"})
 
     @app.get("/api/state")
     def get_state():
@@ -100,15 +163,18 @@ def create_app(data_dir: str | Path, review: Review | None = None, model: str | 
         try:
             data = thumbs.get(review.root / item.path, size)
         except (ImageLoadError, OSError) as err:
-            raise HTTPException(415, str(err)) from None
+            raise ApiError(415, "unreadable_photo", str(err)) from None
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-cache"})
+
+    def refused(err: JournalError) -> ApiError:
+        return ApiError(409, "not_done", str(err))
 
     def action(item_id: int, name: str, label: str | None = None) -> dict:
         item_or_404(item_id)
         try:
             return changed(review.act(item_id, name, label))
         except JournalError as err:
-            raise HTTPException(409, str(err)) from None
+            raise refused(err) from None
 
     @app.post("/api/items/{item_id}/keep")
     def keep(item_id: int):
@@ -119,16 +185,15 @@ def create_app(data_dir: str | Path, review: Review | None = None, model: str | 
         return action(item_id, "delete")
 
     @app.post("/api/items/{item_id}/move")
-    def move(item_id: int, body: dict = Body(...)):
-        return action(item_id, "move", str(body.get("label", "")))
+    def move(item_id: int, body: MoveRequest):
+        return action(item_id, "move", body.label)
 
     @app.post("/api/undo")
-    def undo(body: dict | None = Body(None)):
-        entry = (body or {}).get("entry")
+    def undo(body: UndoRequest | None = None):
         try:
-            return changed(review.undo(int(entry) if entry is not None else None))
-        except (JournalError, ValueError) as err:
-            raise HTTPException(409, str(err)) from None
+            return changed(review.undo(body.entry if body else None))
+        except JournalError as err:
+            raise refused(err) from None
 
     @app.get("/api/journal")
     def journal():

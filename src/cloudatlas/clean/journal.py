@@ -91,7 +91,7 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _has_control_chars(text: str) -> bool:
+def has_control_chars(text: str) -> bool:
     # NUL cannot be in a file name at all (Python raises ValueError, not OSError); the others
     # make names that cannot be typed or shown.
     return any(ord(c) < 32 or ord(c) == 127 for c in text)
@@ -101,7 +101,7 @@ def photo_parts(rel: str) -> tuple[str, ...] | None:
     """``LABEL/name`` or ``.trash/LABEL/name`` split into parts; None for any other path
     (absolute, with ``..``, into a hidden folder), so it can never name a place outside the set."""
     parts = PurePosixPath(str(rel).replace("\\", "/")).parts
-    if (len(parts) not in (2, 3) or any(p in ("", ".", "..") or _has_control_chars(p) for p in parts)
+    if (len(parts) not in (2, 3) or any(p in ("", ".", "..") or has_control_chars(p) for p in parts)
             or (len(parts) == 3 and parts[0] != TRASH_DIR)
             or (len(parts) == 2 and parts[0].startswith((".", "_")))):
         return None
@@ -238,7 +238,7 @@ class Journal:
     def move(self, rel: str, label: str) -> Entry:
         """File the photo at ``rel`` under ``label`` (a genus code or any folder name)."""
         label = str(label).strip()
-        if (not label or _has_control_chars(label) or "/" in label or "\\" in label
+        if (not label or has_control_chars(label) or "/" in label or "\\" in label
                 or label.startswith((".", "_")) or label in ("..",)):
             raise JournalError(f"{label!r}: not a usable label name.")
         with self._lock:

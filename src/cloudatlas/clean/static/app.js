@@ -15,8 +15,13 @@ const state = {
 const $ = (sel, root = document) => root.querySelector(sel);
 
 // ---- server ----------------------------------------------------------------------------------
+// The server writes a secret into this page; only requests carrying it may change files, so
+// other web pages open in the browser cannot drive the cleaner.
+const TOKEN = document.querySelector('meta[name="cloudatlas-token"]').content;
+
 async function api(method, url, body) {
   const opts = { method, headers: {} };
+  if (method !== "GET") opts.headers["X-CloudAtlas-Token"] = TOKEN;
   if (body !== undefined) {
     opts.headers["Content-Type"] = "application/json";
     opts.body = JSON.stringify(body);
@@ -24,7 +29,7 @@ async function api(method, url, body) {
   const res = await fetch(url, opts);
   let data = null;
   try { data = await res.json(); } catch (e) { /* not JSON */ }
-  if (!res.ok) throw new Error((data && data.detail) || `${res.status} ${res.statusText}`);
+  if (!res.ok) throw new Error((data && data.message) || `${res.status} ${res.statusText}`);
   return data;
 }
 
