@@ -1,5 +1,6 @@
 """Folder-per-class loading, label aliases and leak-free splits, on real CCSN photos."""
 import csv
+import shutil
 from collections import defaultdict
 
 import pytest
@@ -68,3 +69,68 @@ def test_automatic_split_keeps_near_duplicates_together(tmp_path, ccsn_dir):
     where = {s.path.name: part for part in ("train", "valid", "test", "dropped")
              for s in getattr(data, part)}
     assert where[src.name] == where["copy-small.jpg"]
+
+
+def _subset_with_split(tmp_path, ccsn_dir):
+    """A small copy of CCSN (Ac, Cu, Ns) with the rows of split.csv that name its photos."""
+    root = copy_subset(ccsn_dir, tmp_path / "set", ["Ac", "Cu", "Ns"], 6)
+    with open(ccsn_dir / "split.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        rows = [r for r in reader if (root / r["path"]).exists()]
+        fields = reader.fieldnames
+    with open(root / "split.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    return root, {r["path"]: r for r in rows}
+
+
+def _where(root) -> dict[str, tuple[str, str, str]]:
+    """Every photo in the split: relative path -> (label, split, group)."""
+    data = load_split(root, "all", valid_frac=0, drop_conflicts=False)
+    return {s.key: (s.label, s.split, s.group) for s in data.train}
+
+
+def test_a_photo_relabelled_in_the_cleaner_keeps_its_split_and_group(tmp_path, ccsn_dir):
+    import httpx
+
+    from cloudatlas.clean.guard import TOKEN_HEADER
+    from tests.clean.cleaner_fixtures import live_cleaner
+
+    root, rows = _subset_with_split(tmp_path, ccsn_dir)
+    test_photo = next(p for p, r in rows.items() if p.startswith("Ac/") and r["split"] == "test")  # Ac/Ac-N002.jpg
+    train_photo = next(p for p, r in rows.items() if p.startswith("Ac/") and r["split"] == "train")
+    name = test_photo.split("/")[1]
+    # A photo added to Cu after the split was fixed, under the same file name: the moved photo
+    # gets "-1" added to its name, and the newcomer must not take its row.
+    shutil.copy2(ccsn_dir / "Cu" / "Cu-N010.jpg", root / "Cu" / name)
+    before = _where(root)
+    assert len(before) == len(rows) and f"Cu/{name}" not in before
+
+    with live_cleaner(root) as (url, token), httpx.Client(base_url=url, headers={TOKEN_HEADER: token}) as c:
+        ids = {v["path"]: v["id"] for v in c.get("/api/state").json()["items"]}
+        for photo, label in ((test_photo, "Cu"), (train_photo, "Ns")):
+            c.post(f"/api/items/{ids[photo]}/move", json={"label": label}).raise_for_status()
+    moved_test = f"Cu/{name.replace('.jpg', '-1.jpg')}"
+    moved_train = "Ns/" + train_photo.split("/")[1]
+    assert (root / moved_test).exists() and (root / moved_train).exists()
+
+    after = _where(root)
+    assert len(after) == len(rows)  # no photo dropped out of the benchmark
+    assert after[moved_test] == ("Cu", "test", before[test_photo][2])  # new label, same split and group
+    assert after[moved_train] == ("Ns", "train", before[train_photo][2])
+    assert f"Cu/{name}" not in after  # the newcomer is still not part of the split
+    assert {k: v for k, v in after.items() if k not in (moved_test, moved_train)} == \
+           {k: v for k, v in before.items() if k not in (test_photo, train_photo)}
+
+
+def test_a_photo_moved_by_hand_is_found_by_its_unique_file_name(tmp_path, ccsn_dir):
+    root, rows = _subset_with_split(tmp_path, ccsn_dir)
+    before = _where(root)
+    shutil.move(root / "Cu" / "Cu-N005.jpg", root / "Ns" / "Cu-N005.jpg")
+    # Two photos now share a name that was one row: neither can be told to be the one in the split.
+    shutil.move(root / "Cu" / "Cu-N006.jpg", root / "Ac" / "Cu-N006.jpg")
+    shutil.copy2(root / "Ac" / "Cu-N006.jpg", root / "Ns" / "Cu-N006.jpg")
+    after = _where(root)
+    assert after["Ns/Cu-N005.jpg"] == ("Ns", "test", before["Cu/Cu-N005.jpg"][2])
+    assert "Ac/Cu-N006.jpg" not in after and "Ns/Cu-N006.jpg" not in after

@@ -407,6 +407,11 @@ class Journal:
             out[path] = PhotoState(path, orig, status, last.get(path))
         return out
 
+    def moved_from(self) -> dict[str, str]:
+        """Where each photo the cleaner moved was before its first change (current path ->
+        original path); what ``split.csv`` needs to follow a relabelled photo."""
+        return {path: state.original for path, state in self.states().items() if state.original != path}
+
     def summary(self) -> dict:
         done = self.undone()
         active = [e for e in self.entries if e.op != "undo" and e.id not in done]

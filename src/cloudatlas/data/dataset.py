@@ -6,6 +6,7 @@ when present fixes the benchmark split. Torch-free, so the data tools can use it
 from __future__ import annotations
 
 import csv
+import logging
 import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from ..imageio import is_image_file
 from ..labels import canonical_label
 
 SPLIT_FILE = "split.csv"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -92,19 +94,58 @@ def name_candidates(name: str) -> Iterator[str]:
 
 
 def read_split_file(root: Path, samples: list[Sample]) -> list[Sample] | None:
-    """Attach split and group from ``root/split.csv``; None when there is no such file."""
+    """Attach split and group from ``root/split.csv``; None when there is no such file.
+
+    A photo keeps its row when it moves to another label (relabelled in the cleaner or by
+    hand), so relabelling never changes which photos are in the benchmark's test part; it takes
+    its new label with it. Photos added after the split was fixed are left out of it.
+    """
     csv_path = root / SPLIT_FILE
     if not csv_path.exists():
         return None
     with open(csv_path, newline="") as f:
         rows = {row["path"]: row for row in csv.DictReader(f)}
-    out = []
-    for s in samples:
-        row = rows.get(s.key)
-        if row is None:
-            continue  # photos added after the split was fixed are left out of it
-        out.append(Sample(s.path, s.label, group=row.get("group", "") or s.key, split=row["split"]))
+    row_of = split_rows(root, samples, rows)
+    out = [Sample(s.path, s.label, group=row.get("group", "") or row["path"], split=row["split"])
+           for s in samples if (row := row_of.get(s.key)) is not None]
+    if len(out) < len(samples):
+        log.warning("%d of %d photos in %s are not in %s and are left out of the split.",
+                    len(samples) - len(out), len(samples), root, SPLIT_FILE)
     return out
+
+
+def split_rows(root: Path, samples: list[Sample], rows: dict[str, dict]) -> dict[str, dict]:
+    """The split.csv row of each photo that has one, by the photo's path relative to ``root``.
+
+    A row whose path no longer names a photo is claimed, in this order, by the photo the
+    cleaner's journal says was moved from there (which follows renames on a name clash), then
+    by the one photo without a row of its own that has the same file name (CCSN's names are
+    unique, so this finds photos moved by hand); never by a name two such photos share.
+    """
+    row_of = {s.key: rows[s.key] for s in samples if s.key in rows}
+    free = {path: row for path, row in rows.items() if path not in row_of}
+    if not free:
+        return row_of
+    for key, original in _journal_moves(root).items():
+        if key not in row_of and original in free:
+            row_of[key] = free.pop(original)
+    free_by_name = Counter(Path(path).name for path in free)
+    homeless = [s for s in samples if s.key not in row_of]
+    homeless_names = Counter(s.path.name for s in homeless)
+    by_name = {Path(path).name: row for path, row in free.items()}
+    for s in homeless:
+        if free_by_name[s.path.name] == 1 and homeless_names[s.path.name] == 1:
+            row_of[s.key] = by_name[s.path.name]
+    return row_of
+
+
+def _journal_moves(root: Path) -> dict[str, str]:
+    """Current path -> original path of every photo ``cloudatlas clean`` moved in ``root``."""
+    from ..clean.journal import JOURNAL_FILE, STATE_DIR, Journal  # the cleaner builds on this module
+
+    if not (root / STATE_DIR / JOURNAL_FILE).exists():
+        return {}
+    return Journal(root).moved_from()
 
 
 def perceptual_groups(paths: list[Path], max_distance: int = 6) -> list[str]:
