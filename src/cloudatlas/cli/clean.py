@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(err)) from None
     for note in review.notes:
         print(note, file=sys.stderr)
-    app = create_app(root, review=review)
+    app = create_app(root, review=review, hosts=(args.host,))
     url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}/"
     print(f"Cleaner for {root} at {url}  (Ctrl+C to stop; changes are saved as you make them)", file=sys.stderr)
     if not args.no_browser:
