@@ -7,7 +7,8 @@ import json
 DESCRIPTION = """\
 Every training run already exports model.onnx (no pickle: loading it runs no code). This verb
 shows what a model file says about itself, and makes an int8-quantised copy that is kept only
-if its accuracy on the test split drops by less than one point."""
+if its accuracy drops by less than one point on validation photos of the train split (the run's
+own validation photos when the model sits in a run folder); the test split is never read."""
 EPILOG = """\
 examples:
   cloudatlas export --model runs/mine/model.onnx                     print its metadata
@@ -21,7 +22,8 @@ examples:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="ONNX model file (default: the bundled model)")
     p.add_argument("--int8", action="store_true", help="write MODEL.int8.onnx (static int8, per-channel)")
-    p.add_argument("--data", help="labelled photos with a split: train photos calibrate, test photos check")
+    p.add_argument("--data", help="labelled photos with a split: its train split calibrates and checks "
+                                  "(the test split is left alone)")
     p.add_argument("--out", help="where to write the int8 model (default: beside the model)")
     p.add_argument("--calibration", type=int, default=128, help="calibration photos (default: %(default)s)")
     p.add_argument("--ensemble", nargs="+", metavar="RUN", help="run folders to combine into one model (--out)")
@@ -34,7 +36,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..inference import bundled_model_path
+    from ..data import DataError
+    from ..inference import ModelError, bundled_model_path
     from . import CliError
 
     try:
@@ -62,8 +65,11 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(meta, indent=2))
         return 0
     if not args.data:
-        raise CliError("--int8 needs --data (photos to calibrate with and to check accuracy on).")
-    result = quantize_int8(model, args.data, args.out, n_calibration=args.calibration)
+        raise CliError("--int8 needs --data (labelled photos: its train split calibrates and checks).")
+    try:
+        result = quantize_int8(model, args.data, args.out, n_calibration=args.calibration)
+    except (DataError, ModelError) as err:
+        raise CliError(str(err)) from None
     print(f"int8: {result.reason}; {result.fp32_mb:.1f} MB -> {result.int8_mb:.1f} MB")
     if result.kept:
         print(f"wrote {result.path}")

@@ -1,22 +1,29 @@
-"""int8 quantisation (ONNX Runtime static QDQ), kept only when accuracy holds."""
+"""int8 quantisation (ONNX Runtime static QDQ), kept only when validation accuracy holds.
+
+Keeping or dropping the int8 file is a model choice, so it is made on a validation part carved
+from the training photos, never on the test split: the test split must stay untouched until the
+final evaluation, or its figures stop being an unbiased estimate.
+"""
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 
 @dataclass
 class QuantizeResult:
     path: Path | None          # None when the int8 model was discarded
-    fp32_accuracy: float
+    fp32_accuracy: float       # both on the validation part below
     int8_accuracy: float
     fp32_mb: float
     int8_mb: float
     kept: bool
     reason: str
+    checked_on: str = ""       # which validation part decided, in words
+    n_checked: int = 0         # readable photos of it
 
 
 class _PhotoReader:
@@ -38,22 +45,25 @@ class _PhotoReader:
 
 def quantize_int8(model_path: str | Path, data_dir: str | Path, out_path: str | Path | None = None,
                   n_calibration: int = 128, max_drop: float = 0.01, seed: int = 0) -> QuantizeResult:
-    """Quantise with calibration photos from the train split; evaluate both on the test split.
+    """Quantise with calibration photos from the train split; decide on its validation part.
 
-    The int8 file is kept only if its test accuracy is less than ``max_drop`` below fp32's.
+    The int8 file is kept only if its validation accuracy is less than ``max_drop`` below
+    fp32's. No photo of the test split is read.
     """
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from ..evaluate import evaluate, select_samples
+    from ..evaluate import evaluate_samples
     from ..inference import Classifier
     from .onnx_export import read_metadata, update_metadata
 
     model_path = Path(model_path)
     out_path = Path(out_path) if out_path else model_path.with_name(model_path.stem + ".int8.onnx")
-    clf = Classifier.load(model_path)
-    calib = [s.path for s in select_samples(data_dir, "train")]
+    meta = read_metadata(model_path)
+    calib, valid, checked_on = validation_part(model_path, data_dir, meta)
+    calib = [s.path for s in calib]
     random.Random(seed).shuffle(calib)
+    clf = Classifier.load(model_path)
     prepared = out_path.with_suffix(".pre.onnx")
     quant_pre_process(str(model_path), str(prepared), skip_symbolic_shape=True)
     quantize_static(str(prepared), str(out_path), _PhotoReader(clf, calib[:n_calibration]),
@@ -61,15 +71,51 @@ def quantize_int8(model_path: str | Path, data_dir: str | Path, out_path: str | 
                     weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.Percentile,
                     extra_options={"CalibPercentile": 99.99})
     prepared.unlink(missing_ok=True)
-    meta = read_metadata(model_path)
     update_metadata(out_path, **{**meta, "quantization": "int8 static QDQ, per-channel"})
 
-    fp32 = evaluate(clf, data_dir, "test", progress=False).report.accuracy
-    int8 = evaluate(Classifier.load(out_path), data_dir, "test", progress=False).report.accuracy
+    fp32 = evaluate_samples(clf, valid, "valid", progress=False).report
+    int8 = evaluate_samples(Classifier.load(out_path), valid, "valid", progress=False).report.accuracy
     sizes = model_path.stat().st_size / 1e6, out_path.stat().st_size / 1e6
-    kept = fp32 - int8 < max_drop
-    reason = (f"test accuracy {fp32:.3f} -> {int8:.3f} "
-              f"({'kept' if kept else 'discarded'}: the limit is a drop under {max_drop * 100:.0f} point)")
+    kept = fp32.accuracy - int8 < max_drop
+    reason = (f"validation accuracy {fp32.accuracy:.3f} -> {int8:.3f} on {fp32.n} photos ({checked_on}; "
+              f"{'kept' if kept else 'discarded'}: the limit is a drop under {max_drop * 100:.0f} point)")
     if not kept:
         out_path.unlink()
-    return QuantizeResult(out_path if kept else None, fp32, int8, sizes[0], sizes[1], kept, reason)
+    return QuantizeResult(out_path if kept else None, fp32.accuracy, int8, sizes[0], sizes[1], kept, reason,
+                          checked_on, fp32.n)
+
+
+def validation_part(model_path: Path, data_dir: str | Path, meta: dict) -> tuple[list, list, str]:
+    """(calibration photos, validation photos, where the validation photos come from).
+
+    Both come from the train split of ``data_dir`` and never overlap, so the photos that set the
+    int8 ranges do not also judge them. A run folder's own validation photos (``data.json``) are
+    preferred: the model never trained on them. Otherwise the part is carved the way training
+    carves it, with the split settings the model file records (defaults when it records none).
+    """
+    from ..data import load_split
+
+    config = (meta.get("training") or {}).get("config") or {}
+    valid_frac = float(config.get("valid_frac") or 0.15)  # a run trained without one still needs one here
+    data = load_split(data_dir, "train", valid_frac=valid_frac, seed=int(config.get("split_seed", 0)),
+                      drop_conflicts=bool(config.get("drop_conflicts", True)))
+    train_split = data.train + data.valid  # the test split (data.test) is never used below
+    run_keys = _run_valid_keys(model_path, data_dir)
+    run_valid = [s for s in train_split if s.key in run_keys]
+    if run_valid:
+        valid, checked_on = run_valid, f"the run's validation photos, {model_path.parent / 'data.json'}"
+    else:
+        valid, checked_on = data.valid, "a validation part carved from the train split"
+    held = {s.key for s in valid}
+    return [s for s in train_split if s.key not in held], valid, checked_on
+
+
+def _run_valid_keys(model_path: Path, data_dir: str | Path) -> set[str]:
+    """``valid_files`` of the run folder holding ``model_path``, when it trained on ``data_dir``."""
+    record = model_path.parent / "data.json"
+    try:
+        data = json.loads(record.read_text())
+        same_data = Path(data["data"]).resolve() == Path(data_dir).resolve()
+        return set(data["valid_files"]) if same_data else set()
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()  # no run folder, or another data set: carve a validation part instead
