@@ -49,3 +49,33 @@ def test_serve_without_a_model_says_so_in_one_line(tmp_path):
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2
     assert err.strip().startswith("error: Model file not found") and "Traceback" not in err
+
+
+
+def _startup_text(*args) -> str:
+    """What ``serve`` prints before it serves: read once /healthz answers, so nothing blocks."""
+    port = free_port()
+    proc = _serve(*args, "--port", port, "--log-level", "warning")
+    try:
+        deadline = time.perf_counter() + 20
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.perf_counter() < deadline, proc.stderr.read()
+                time.sleep(0.1)
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=15)
+    return out.lower()
+
+
+def test_serve_on_all_interfaces_says_the_api_is_open_to_the_network(gated_model_path):
+    text = _startup_text("--model", gated_model_path, "--host", "0.0.0.0")
+    assert "no authentication" in text and "reachable from the network" in text, text
+
+
+def test_serve_on_localhost_does_not_warn(gated_model_path):
+    text = _startup_text("--model", gated_model_path)
+    assert "http://127.0.0.1" in text and "authentication" not in text, text

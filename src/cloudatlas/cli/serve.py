@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import socket
 
@@ -38,6 +39,25 @@ def _check_port(host: str, port: int) -> None:
                            f"Try --port {port + 1}.") from None
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything, so treat it as the network
+        return False
+
+
+def exposure_warning(host: str, port: int) -> str | None:
+    """A plain warning when the server listens beyond this computer: the API has no login at all."""
+    if _is_loopback(host):
+        return None
+    where = "every network interface" if host in ("0.0.0.0", "::") else host
+    return (f"  WARNING: listening on {where}, port {port}: the API has no authentication and is reachable "
+            f"from the network; anyone who can reach this computer can use it. "
+            f"Use --host 127.0.0.1 to keep it to this computer.")
+
+
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -64,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"  API docs: {url}/docs    stop: Ctrl+C", flush=True)
     if args.host in ("0.0.0.0", "::"):
         print(f"  from a phone on this network: http://<this computer's address>:{args.port}", flush=True)
+    warning = exposure_warning(args.host, args.port)
+    if warning:
+        print(warning, flush=True)
 
     if args.workers == 1:
         app = create_app(args.model, args.max_upload_mb, classifier=clf, settings=settings)
