@@ -19,6 +19,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # than a photo. (Pillow's own guard refuses beyond ~179 MP; we catch that too.)
 DEFAULT_MAX_PIXELS = 150_000_000
 
+# Below this many pixels on the shorter side an image is an icon, a tracking pixel or a strip:
+# the model (224 px) would see it scaled up over 9x, a few blocks of colour. 30-px thumbnails, which
+# have always been classified, still pass.
+MIN_SIDE = 24
+
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".heif",
      ".avif"}
@@ -33,7 +38,7 @@ class ImageLoadError(ValueError):
     """A photo could not be used; ``str(err)`` is a message for the user.
 
     ``reason`` says what went wrong for programs (the web API maps it to an HTTP status):
-    ``empty``, ``missing``, ``not_image``, ``too_large``, ``truncated`` or ``unreadable``.
+    ``empty``, ``missing``, ``not_image``, ``too_large``, ``too_small``, ``truncated`` or ``unreadable``.
     """
 
     def __init__(self, message: str, reason: str = "unreadable"):
@@ -165,6 +170,10 @@ def load_image(
     width, height = img.size
     if width < 1 or height < 1:
         raise ImageLoadError(f"{name}: the image has no pixels.")
+    if min(width, height) < MIN_SIDE:
+        raise ImageLoadError(
+            f"{name}: {width}x{height} pixels is too small to show a sky; send a photo at least "
+            f"{MIN_SIDE} pixels on each side.", "too_small")
     if width * height > max_pixels:
         raise ImageLoadError(
             f"{name}: {width}x{height} pixels ({width * height / 1e6:.0f} MP) is more than the "

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cloudatlas.imageio import ImageLoadError, center_square, load_image
+from cloudatlas.imageio import MIN_SIDE, ImageLoadError, center_square, load_image
 
 
 def _save(img: Image.Image, path, **kw):
@@ -16,11 +16,11 @@ def _save(img: Image.Image, path, **kw):
 
 
 def test_exif_orientation_is_applied(tmp_path):
-    img = Image.new("RGB", (40, 20), "red")
+    img = Image.new("RGB", (80, 40), "red")
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90° clockwise when shown
     path = _save(img, tmp_path / "rotated.jpg", exif=exif.tobytes())
-    assert load_image(path).size == (20, 40)
+    assert load_image(path).size == (40, 80)
 
 
 @pytest.mark.parametrize("mode", ["L", "CMYK", "RGBA", "P", "I;16", "LA"])
@@ -33,9 +33,9 @@ def test_colour_modes_become_rgb(tmp_path, mode):
 
 
 def test_transparent_png_is_composited_on_white(tmp_path):
-    img = Image.new("RGBA", (10, 10), (0, 0, 0, 0))
+    img = Image.new("RGBA", (30, 30), (0, 0, 0, 0))
     out = load_image(_save(img, tmp_path / "clear.png"))
-    assert out.getpixel((5, 5)) == (255, 255, 255)
+    assert out.getpixel((15, 15)) == (255, 255, 255)
 
 
 def test_heic_from_an_iphone_loads(tmp_path):
@@ -101,8 +101,26 @@ def test_missing_file_and_folder(tmp_path):
 
 def test_file_objects_arrays_and_pil_images():
     buf = io.BytesIO()
-    Image.new("RGB", (8, 8), "blue").save(buf, format="PNG")
+    Image.new("RGB", (32, 32), "blue").save(buf, format="PNG")
     buf.seek(0)
-    assert load_image(buf).size == (8, 8)
-    assert load_image(np.zeros((5, 7, 3), np.uint8)).size == (7, 5)
-    assert load_image(Image.new("L", (3, 3))).mode == "RGB"
+    assert load_image(buf).size == (32, 32)
+    assert load_image(np.zeros((30, 35, 3), np.uint8)).size == (35, 30)
+    assert load_image(Image.new("L", (30, 30))).mode == "RGB"
+
+
+def _png_bytes(size) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, (90, 140, 220)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("source", [_png_bytes((1, 1)), _png_bytes((400, 10)), np.zeros((5, 7, 3), np.uint8)],
+                         ids=["1x1 png", "400x10 strip", "5x7 array"])
+def test_tiny_images_are_refused_as_too_small_to_show_a_sky(source):
+    with pytest.raises(ImageLoadError, match="too small to show a sky") as err:
+        load_image(source, min_size=224)
+    assert err.value.reason == "too_small"
+
+
+def test_thumbnails_at_the_minimum_side_still_load():
+    assert load_image(_png_bytes((40, MIN_SIDE))).size == (40, MIN_SIDE)

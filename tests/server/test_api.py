@@ -105,6 +105,15 @@ def test_full_size_and_unusual_photos_are_classified(client, ccsn_dir, make):
     assert len(r.json()["predictions"]) == 11
 
 
+@pytest.mark.parametrize("size", [(1, 1), (300, 8)], ids=["1x1", "a 300x8 strip"])
+def test_tiny_images_are_refused_as_too_small_to_show_a_sky(client, size):
+    buf = io.BytesIO()
+    Image.new("RGB", size, (90, 140, 220)).save(buf, format="PNG")
+    r = post_file(client, buf.getvalue(), "pixel.png", "image/png")
+    assert r.status_code == 422, r.text
+    assert "too small to show a sky" in r.json()["message"]
+
+
 def _multipart_without_file(client):
     return client.post(CLASSIFY, files={"photo": ("sky.jpg", b"\xff\xd8\xff", "image/jpeg")})
 
