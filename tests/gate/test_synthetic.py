@@ -1,4 +1,11 @@
-"""The synthetic not-cloud images: deterministic, varied, and held-out styles kept apart."""
+"""The synthetic not-cloud images: deterministic, varied, and held-out styles kept apart; their
+plotting library (matplotlib) belongs to the training install, never to the runtime one."""
+import subprocess
+import sys
+import textwrap
+import tomllib
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -77,3 +84,82 @@ def test_fit_data_never_contains_heldout_styles_or_the_heldout_seed(ccsn_dir, no
 def test_unknown_style_is_a_clear_error():
     with pytest.raises(ValueError, match="Unknown synthetic styles"):
         synthetic_specs(3, styles=["watercolour"])
+
+
+# -- matplotlib stays out of the runtime install (`pip install cloudatlas`, what `make serve` runs) ---
+ROOT = Path(__file__).resolve().parents[2]
+RUNTIME_MODULES = ("cloudatlas.server.app", "cloudatlas.inference", "cloudatlas.cli.serve",
+                   "cloudatlas.cli.predict", "cloudatlas.cli.evaluate", "cloudatlas.evaluate",
+                   "cloudatlas.gate.synthetic")  # the gate's verdict imports the style lists
+# Run before anything else in a subprocess: matplotlib behaves as if it were not installed.
+WITHOUT_MATPLOTLIB = """
+import sys
+class NoMatplotlib:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "matplotlib":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, NoMatplotlib())
+"""
+
+
+def run_python(code: str, *args: str, without_matplotlib: bool = False) -> subprocess.CompletedProcess:
+    code = (WITHOUT_MATPLOTLIB if without_matplotlib else "") + textwrap.dedent(code)
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
+
+
+def test_runtime_dependencies_leave_matplotlib_to_the_plots_extra():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = lambda reqs: {r.split(">")[0].split("=")[0].split("[")[0].strip().lower() for r in reqs}
+    assert "matplotlib" not in names(project["dependencies"])
+    extras = project["optional-dependencies"]
+    assert "matplotlib" in names(extras["plots"])
+    for extra in ("train", "dev"):  # training, gate fitting and the tests still draw figures
+        assert "cloudatlas[plots]" in extras[extra], extra
+
+
+def test_runtime_import_path_never_imports_matplotlib():
+    result = run_python(f"""
+        import importlib, sys
+        for name in {RUNTIME_MODULES!r}:
+            importlib.import_module(name)
+        print(sorted(m for m in sys.modules if m.split(".")[0] == "matplotlib"))
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_runtime_works_without_matplotlib_and_a_plot_names_the_extra(tiny_ccsn, tmp_path):
+    result = run_python("""
+        import importlib, sys
+        from pathlib import Path
+        for name in sys.argv[3].split(","):
+            importlib.import_module(name)
+        from cloudatlas.cli import main
+        from cloudatlas.evaluate import evaluate
+        from cloudatlas.evaluate.plots import plot_confusion_matrix
+        from cloudatlas.gate.synthetic import render_negative, synthetic_specs
+        from cloudatlas.inference import Classifier
+
+        data, out = Path(sys.argv[1]), Path(sys.argv[2])
+        clf = Classifier.load()
+        print("predict", clf.predict(next(data.glob("*/*.jpg"))).label)
+        print("evaluate", evaluate(clf, data, "all", progress=False).report.n)
+        try:
+            plot_confusion_matrix([[1]], ["Cu"], out / "cm.png")
+        except ImportError as err:
+            print("plot error:", err)
+        try:
+            render_negative(synthetic_specs(1, seed=0, styles=["bar_chart"])[0])
+        except ImportError as err:
+            print("gate error:", err)
+        code = main(["evaluate", "--data", str(data), "--split", "all", "--out", str(out / "eval")])
+        print("cli exit", code)
+    """, str(tiny_ccsn), str(tmp_path), ",".join(RUNTIME_MODULES), without_matplotlib=True)
+    assert result.returncode == 0, result.stderr
+    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    assert lines["evaluate"] == "18"  # predict and evaluate (no plots) need no matplotlib
+    for kind in ("plot", "gate"):
+        assert "pip install 'cloudatlas[plots]'" in lines[kind], result.stdout
+    assert lines["cli"] == "exit 2"  # `evaluate --out` ends with the one-line message, no traceback
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "cloudatlas[plots]" in errors[0] and "Traceback" not in result.stderr

@@ -1,14 +1,38 @@
-"""Plots people would rather look at than read: curves, confusion matrix, top losses."""
+"""Plots people would rather look at than read: curves, confusion matrix, top losses.
+
+matplotlib is not part of the runtime install (``pip install cloudatlas``: the web app, predict,
+evaluate); it comes with the ``plots`` extra, which ``train`` and ``dev`` include. So it is
+imported only when a figure is drawn, and its absence is one clear line, not a traceback.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 
+from ..cli import CliError  # argparse and sys only: cheap, and it is how the CLI prints one line
 
-def _pyplot():
-    import matplotlib
+PLOTS_EXTRA = "cloudatlas[plots]"
 
+
+class PlotsUnavailable(CliError, ImportError):
+    """matplotlib is missing. An ImportError for library callers; a CliError so that
+    ``cloudatlas evaluate --out`` and ``cloudatlas gate`` print the message and no traceback."""
+
+
+def require_matplotlib(what: str):
+    """``import matplotlib``, or :class:`PlotsUnavailable` naming the extra that brings it."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise PlotsUnavailable(f"{what} needs matplotlib, which the runtime install leaves out: "
+                               f"pip install '{PLOTS_EXTRA}' (cloudatlas[train] includes it)",
+                               name="matplotlib") from None
+    return matplotlib
+
+
+def _pyplot(what: str):
+    matplotlib = require_matplotlib(what)
     matplotlib.use("Agg")  # files only; works on servers without a display
     import matplotlib.pyplot as plt
 
@@ -16,7 +40,7 @@ def _pyplot():
 
 
 def plot_confusion_matrix(cm, labels: list[str], path: str | Path, title: str = "Confusion matrix") -> Path:
-    plt = _pyplot()
+    plt = _pyplot(f"the confusion-matrix plot ({Path(path).name})")
     cm = np.asarray(cm)
     norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     fig, ax = plt.subplots(figsize=(1.0 + 0.62 * len(labels), 0.8 + 0.55 * len(labels)), dpi=120)
@@ -38,7 +62,7 @@ def plot_confusion_matrix(cm, labels: list[str], path: str | Path, title: str = 
 
 
 def plot_curves(history: list[dict], path: str | Path) -> Path:
-    plt = _pyplot()
+    plt = _pyplot(f"the training-curve plot ({Path(path).name})")
     epochs = [h["epoch"] for h in history]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=110)
     ax1.plot(epochs, [h["train_loss"] for h in history], "o-", label="train")

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from ...labels import GENERA
-from .common import fit_to, register_style, words
+from .common import fit_to, matplotlib_for_gate, register_style, words
 
 MPL_THEMES = ("default", "default", "ggplot", "bmh", "fivethirtyeight", "dark_background",
               "classic", "seaborn-v0_8-whitegrid", "seaborn-v0_8-darkgrid", "Solarize_Light2",
@@ -30,6 +30,7 @@ def _figure(rng: np.random.Generator, width: int, height: int):
 
 def _render(rng: np.random.Generator, width: int, height: int, draw) -> Image.Image:
     """Draw with ``draw(fig, rng)`` under a random matplotlib theme; rasterise at the size."""
+    matplotlib_for_gate()  # without the plots extra: one line naming it, not a bare ImportError
     import matplotlib.style
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 

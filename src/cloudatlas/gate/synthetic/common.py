@@ -36,7 +36,15 @@ def register_style(name: str, family: str, heldout: bool = False) -> Callable[[R
     return wrap
 
 
-# -- fonts: matplotlib ships the DejaVu family, so every machine with CloudAtlas has them -------
+def matplotlib_for_gate():
+    """matplotlib, or one line naming the extra to install: the gate's synthetic images need it,
+    and it is not part of the runtime install (``evaluate.plots`` owns that message)."""
+    from ...evaluate.plots import require_matplotlib
+
+    return require_matplotlib("drawing the gate's synthetic charts and screenshots")
+
+
+# -- fonts: matplotlib ships the DejaVu family, so every machine that fits a gate has them ------
 _FONT_FILES = {
     "sans": "DejaVuSans.ttf", "sans-bold": "DejaVuSans-Bold.ttf", "serif": "DejaVuSerif.ttf",
     "serif-bold": "DejaVuSerif-Bold.ttf", "mono": "DejaVuSansMono.ttf",
@@ -45,8 +53,7 @@ _FONT_FILES = {
 
 @lru_cache(maxsize=256)
 def font(kind: str, size: int) -> ImageFont.FreeTypeFont:
-    import matplotlib
-
+    matplotlib = matplotlib_for_gate()
     path = os.path.join(matplotlib.get_data_path(), "fonts", "ttf", _FONT_FILES[kind])
     return ImageFont.truetype(path, max(6, int(size)))
 
