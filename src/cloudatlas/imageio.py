@@ -6,14 +6,16 @@ HEIC/HEIF from iPhones, PNG with alpha, greyscale, CMYK, 16-bit. Failures raise
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import IO, Union
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, JpegImagePlugin, UnidentifiedImageError
 
 # 150 MP covers nearly every camera; past that a file is far more likely a decompression bomb
 # than a photo. (Pillow's own guard refuses beyond ~179 MP; we catch that too.)
@@ -140,11 +142,120 @@ def _heif_support() -> bool:
     return True
 
 
+# -- decoding within a memory budget ---------------------------------------------------------------
+# Only JPEG decodes at a reduced scale (draft mode: 1/2, 1/4 or 1/8 in the DCT), so a 150-MP JPEG
+# holds a 2-MP buffer. Every other format holds its full-size pixels while it decodes and shrinks,
+# and so does progressive JPEG, whose DCT coefficients libjpeg buffers at full size. Each decode
+# reserves the bytes it will hold at its peak from one budget shared by every thread of the
+# process; a photo that alone needs more than the budget is refused, and the others wait their
+# turn. 360 MB is 40 MP at 9 bytes a pixel: 12- and 24-MP HEIC phone photos and 36-MP camera
+# exports fit, a 48-MP PNG does not, and a 40-MP PNG decodes in well under a second; the process
+# then holds at most 360 MB of pixels beside its model, however many photos arrive at once.
+DECODE_BUDGET_BYTES = 360_000_000
+
+# Bytes held per full-size pixel at the peak of decoding and shrinking, measured with
+# ru_maxrss on 12-MP files: RGB PNG 4, RGBA PNG 8 (RGBA + the premultiplied copy Image.reduce
+# makes), palette PNG with transparency 9 (P + RGBA + premultiplied), 16-bit PNG 6, HEIC 7.
+# libwebp keeps its canvas and a copy of the previous frame and hands Pillow a third: 16.
+# Progressive JPEG keeps 2 bytes of coefficients per pixel and colour component: up to 6.
+_PEAK_BYTES_PER_PIXEL = {"WEBP": 16}
+_DEFAULT_PEAK_BYTES_PER_PIXEL = 9
+_PROGRESSIVE_JPEG_BYTES_PER_PIXEL = 6
+# Colour conversion and alpha compositing at full size, when the caller wants every pixel.
+_FULL_SIZE_CONVERT_BYTES_PER_PIXEL = 8
+
+# libjpeg's own limit on what one decode may allocate (the coefficient buffers), a backstop for
+# multi-scan JPEGs that Pillow does not report as progressive. Read by libjpeg at each decode.
+os.environ.setdefault("JPEGMEM", f"{DECODE_BUDGET_BYTES // 1_000_000}M")
+
+
+class _MemoryBudget:
+    """Bytes of decoded pixels all threads may hold at once; a reservation waits for room."""
+
+    def __init__(self, total: int):
+        self.total = total
+        self.used = 0
+        self._changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def reserve(self, n: int):
+        with self._changed:
+            self._changed.wait_for(lambda: self.used + n <= self.total)
+            self.used += n
+        try:
+            yield
+        finally:
+            with self._changed:
+                self.used -= n
+                self._changed.notify_all()
+
+
+_budget = _MemoryBudget(DECODE_BUDGET_BYTES)
+
+
+def _is_jpeg(img: Image.Image) -> bool:
+    return isinstance(img, JpegImagePlugin.JpegImageFile)  # MPO (many phone cameras) included
+
+
+def _peak_bytes(img: Image.Image, full_size: tuple[int, int], min_size: int | None) -> int:
+    """What decoding ``img`` (draft mode already applied) and shrinking it hold at the peak."""
+    pixels, full_pixels = img.width * img.height, full_size[0] * full_size[1]
+    if _is_jpeg(img) and img.info.get("progressive"):
+        held = full_pixels * _PROGRESSIVE_JPEG_BYTES_PER_PIXEL + pixels * _DEFAULT_PEAK_BYTES_PER_PIXEL
+    else:
+        held = pixels * _PEAK_BYTES_PER_PIXEL.get(img.format or "", _DEFAULT_PEAK_BYTES_PER_PIXEL)
+    if not min_size:
+        held += pixels * _FULL_SIZE_CONVERT_BYTES_PER_PIXEL
+    return held
+
+
+def _check_decode_cost(img: Image.Image, name: str, cost: int, full_size: tuple[int, int]) -> None:
+    if cost <= DECODE_BUDGET_BYTES:
+        return
+    width, height = full_size
+    kind = "progressive JPEG" if _is_jpeg(img) else (img.format or "image")
+    raise ImageLoadError(
+        f"{name}: {width}x{height} pixels ({width * height / 1e6:.0f} MP) is too large to decode safely as "
+        f"{kind}, which cannot be decoded at a reduced size; send a JPEG or a smaller copy of the photo.",
+        "too_large")
+
+
+def _reducible(img: Image.Image) -> Image.Image:
+    """``img`` in a mode Image.reduce can average: not palette indices, bilevel or 16-bit pixels."""
+    if img.mode in ("P", "PA"):
+        has_alpha = img.mode == "PA" or "transparency" in img.info
+        return img.convert("RGBA" if has_alpha else "RGB")
+    if img.mode == "1":
+        return img.convert("L")
+    if img.mode.startswith("I;16"):
+        return img.convert("I")
+    return img
+
+
+def _shrink(img: Image.Image, min_size: int) -> Image.Image:
+    """Box-average by the integer step center_square's reducing_gap=2 would take, before anything
+    else, so rotation, colour conversion and compositing work on a small copy, not the full size."""
+    factor = min(img.size) // (2 * min_size)
+    if factor < 2:
+        return img
+    return _reducible(img).reduce(factor)
+
+
+_ORIENTATION_FIX = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+                    4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+                    6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+
+
+def _orientation_fix(img: Image.Image) -> Image.Transpose | None:
+    """The transpose that makes ``img`` upright (EXIF or XMP orientation), read before shrinking."""
+    return _ORIENTATION_FIX.get(img.getexif().get(ExifTags.Base.Orientation, 1))
+
+
 def _to_rgb(img: Image.Image) -> Image.Image:
     if img.mode == "RGB":
         return img
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
+        rgba = img if img.mode == "RGBA" else img.convert("RGBA")
         # Transparent areas become white, as they look on a web page.
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
@@ -155,18 +266,7 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def load_image(
-    source: ImageSource,
-    *,
-    min_size: int | None = None,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-) -> Image.Image:
-    """Decode a photo to an upright RGB image.
-
-    ``min_size``: the caller needs only this many pixels on the shorter side; JPEG decoding then
-    uses draft mode (DCT scaling), which makes a 12-MP phone photo several times faster.
-    """
-    img, name = _open(source)
+def _check_size(img: Image.Image, name: str, max_pixels: int) -> None:
     width, height = img.size
     if width < 1 or height < 1:
         raise ImageLoadError(f"{name}: the image has no pixels.")
@@ -179,16 +279,45 @@ def load_image(
             f"{name}: {width}x{height} pixels ({width * height / 1e6:.0f} MP) is more than the "
             f"{max_pixels / 1e6:.0f} MP limit; is it really a photo?", "too_large"
         )
+
+
+def load_image(
+    source: ImageSource,
+    *,
+    min_size: int | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Image.Image:
+    """Decode a photo to an upright RGB image.
+
+    ``min_size``: the caller needs only this many pixels on the shorter side. JPEG then decodes in
+    draft mode (DCT scaling), which makes a 12-MP phone photo several times faster; other formats
+    are shrunk right after decoding. Either way the result keeps at least ``min_size`` pixels on
+    its shorter side. Decoding stays within :data:`DECODE_BUDGET_BYTES` (see above).
+    """
+    img, name = _open(source)
+    _check_size(img, name, max_pixels)
+    full_size = img.size  # before draft mode shrinks it
     try:
-        if min_size and img.format == "JPEG":
-            img.draft("RGB", (min_size, min_size))
         if getattr(img, "n_frames", 1) > 1:
             img.seek(0)  # animated GIF/WebP: the first frame stands for the file
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            img.load()
-        img = ImageOps.exif_transpose(img) or img
-        return _to_rgb(img)
+        if min_size:
+            img.draft("RGB", (min_size, min_size))  # JPEG only; other formats ignore it
+        # Only an image opened from a file decodes here; arrays and images made in memory
+        # already hold their pixels.
+        decodes = isinstance(img, ImageFile.ImageFile)
+        cost = _peak_bytes(img, full_size, min_size) if decodes else 0
+        _check_decode_cost(img, name, cost, full_size)
+        with _budget.reserve(cost):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                img.load()
+            fix = _orientation_fix(img)
+            if min_size:
+                img = _shrink(img, min_size)
+            if fix is not None:
+                img = img.transpose(fix)
+            img = _to_rgb(img)
+            return img.copy() if img is source else img  # never hand the caller's own image back
     except ImageLoadError:
         raise
     except (OSError, ValueError, SyntaxError, EOFError) as err:
