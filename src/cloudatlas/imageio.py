@@ -148,19 +148,19 @@ def _heif_support() -> bool:
 # and so does progressive JPEG, whose DCT coefficients libjpeg buffers at full size. Each decode
 # reserves the bytes it will hold at its peak from one budget shared by every thread of the
 # process; a photo that alone needs more than the budget is refused, and the others wait their
-# turn. 360 MB is 40 MP at 9 bytes a pixel: 12- and 24-MP HEIC phone photos and 36-MP camera
-# exports fit, a 48-MP PNG does not, and a 40-MP PNG decodes in well under a second; the process
-# then holds at most 360 MB of pixels beside its model, however many photos arrive at once.
-DECODE_BUDGET_BYTES = 360_000_000
+# turn. 400 MB is 40 MP at 10 bytes a pixel: 12- and 24-MP HEIC phone photos and 36-MP camera
+# exports fit, a 48-MP PNG does not, and a 40-MP PNG decodes in under a second. A server (about
+# 300 MB with its model) then stays under 1 GB however many photos arrive at once.
+DECODE_BUDGET_BYTES = 400_000_000
 
-# Bytes held per full-size pixel at the peak of decoding and shrinking, measured with
-# ru_maxrss on 12-MP files: RGB PNG 4, RGBA PNG 8 (RGBA + the premultiplied copy Image.reduce
-# makes), palette PNG with transparency 9 (P + RGBA + premultiplied), 16-bit PNG 6, HEIC 7.
-# libwebp keeps its canvas and a copy of the previous frame and hands Pillow a third: 16.
-# Progressive JPEG keeps 2 bytes of coefficients per pixel and colour component: up to 6.
-_PEAK_BYTES_PER_PIXEL = {"WEBP": 16}
-_DEFAULT_PEAK_BYTES_PER_PIXEL = 9
-_PROGRESSIVE_JPEG_BYTES_PER_PIXEL = 6
+# Bytes held per full-size pixel at the peak of decoding and shrinking, from VmHWM on 12-MP files
+# (tests/core/test_imageio.py checks them): RGBA PNG 8.2 (RGBA + the premultiplied copy
+# Image.reduce makes), palette PNG with transparency 9.1 (P + RGBA + premultiplied), 16-bit PNG 6.1,
+# HEIC 7.5. libwebp keeps its canvas and a copy of the previous frame and hands Pillow a third:
+# 16.1. Progressive JPEG keeps 2 bytes of coefficients per pixel and colour component: 6.1 at 4:4:4.
+_PEAK_BYTES_PER_PIXEL = {"WEBP": 17}
+_DEFAULT_PEAK_BYTES_PER_PIXEL = 10
+_PROGRESSIVE_JPEG_BYTES_PER_PIXEL = 7
 # Colour conversion and alpha compositing at full size, when the caller wants every pixel.
 _FULL_SIZE_CONVERT_BYTES_PER_PIXEL = 8
 

@@ -1,13 +1,17 @@
 """Real files of every awkward kind a phone or a folder can hand us."""
 import io
+import json
+import os
 import struct
+import subprocess
+import sys
 import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from cloudatlas.imageio import MIN_SIDE, ImageLoadError, center_square, load_image
+from cloudatlas.imageio import DECODE_BUDGET_BYTES, MIN_SIDE, ImageLoadError, center_square, load_image
 
 
 def _save(img: Image.Image, path, **kw):
@@ -124,3 +128,146 @@ def test_tiny_images_are_refused_as_too_small_to_show_a_sky(source):
 
 def test_thumbnails_at_the_minimum_side_still_load():
     assert load_image(_png_bytes((40, MIN_SIDE))).size == (40, MIN_SIDE)
+
+
+# -- decoding within a memory budget -----------------------------------------------------------
+def png_bomb(width: int, height: int) -> bytes:
+    """A real, fully decodable RGBA PNG of transparent black that is a few hundred KB at any size.
+
+    One deflate block of all-zero rows, ended with a full flush so the identical bytes can be
+    repeated; the Adler-32 of n zero bytes is (n mod 65521) << 16 | 1. Nothing full-size is built.
+    """
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    row = width * 4 + 1  # filter byte + RGBA
+    rows_per_block = 64
+    full_blocks, rest = divmod(height, rows_per_block)
+
+    def deflate(n_rows: int, mode: int) -> bytes:
+        c = zlib.compressobj(9, zlib.DEFLATED, -15)
+        return c.compress(bytes(row * n_rows)) + c.flush(mode)
+    block = deflate(rows_per_block, zlib.Z_FULL_FLUSH)
+    tail = deflate(rest, zlib.Z_FINISH) if rest else b"\x03\x00"  # an empty final block
+    idat = b"\x78\xda" + block * full_blocks + tail + struct.pack(">I", ((row * height) % 65521) << 16 | 1)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+# Runs in a fresh interpreter so that its peak RSS is the decode's alone: loads every file given,
+# all at once in threads, as a server's workers would, and reports what happened. The peak is
+# VmHWM: ru_maxrss would start from the parent's peak, which execve carries over.
+_MEASURE = r"""
+import io, json, resource, sys, threading, time
+from PIL import Image
+from cloudatlas import imageio
+
+def peak_rss():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM"))
+
+limit = 3 * 1024 ** 3  # a safety net: a regression fails here instead of eating the machine
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+min_size, paths = int(sys.argv[1]), sys.argv[2:]
+blobs = [open(p, "rb").read() for p in paths]
+imageio._register_heif()
+estimates = []
+for blob in blobs:
+    img = Image.open(io.BytesIO(blob))
+    full_size = img.size
+    img.draft("RGB", (min_size, min_size))
+    estimates.append(imageio._peak_bytes(img, full_size, min_size))
+results = [None] * len(blobs)
+
+def load(i):
+    try:
+        results[i] = list(imageio.load_image(io.BytesIO(blobs[i]), min_size=min_size).size)
+    except imageio.ImageLoadError as err:
+        results[i] = err.reason
+    except MemoryError:
+        results[i] = "MemoryError"
+
+threads = [threading.Thread(target=load, args=(i,)) for i in range(len(blobs))]
+before = peak_rss()
+started = time.perf_counter()
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(json.dumps({"results": results, "seconds": time.perf_counter() - started, "estimates": estimates,
+                  "peak_growth": peak_rss() - before}))
+"""
+
+
+def measure_decode(*paths, min_size: int = 224) -> dict:
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-c", _MEASURE, str(min_size), *map(str, paths)],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout)
+
+
+MB = 1024 * 1024
+
+
+def test_png_bomb_under_the_pixel_cap_is_refused_without_decoding(tmp_path):
+    """12 200 x 12 200 RGBA (149 MP, under the 150-MP cap) in 580 KB: it used to take 3 GB and 9 s."""
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_bomb(12_200, 12_200))
+    assert bomb.stat().st_size < 1 * MB
+    m = measure_decode(bomb)
+    assert m["results"] == ["too_large"]
+    assert m["seconds"] < 1 and m["peak_growth"] < 50 * MB, m
+    with pytest.raises(ImageLoadError, match="12200x12200 pixels .* too large to decode"):
+        load_image(bomb.read_bytes(), min_size=224)
+
+
+def test_full_size_formats_decode_up_to_40_mp_within_the_budget(tmp_path):
+    at_cap = tmp_path / "40mp.png"
+    at_cap.write_bytes(png_bomb(6400, 6250))  # 40.0 MP of RGBA
+    m = measure_decode(at_cap)
+    assert min(m["results"][0]) >= 224, m
+    assert m["peak_growth"] < DECODE_BUDGET_BYTES and m["seconds"] < 4, m  # 320 MB and 0.6 s here
+
+
+def test_photos_decoding_at_once_share_one_budget(tmp_path):
+    """Two 40-MP PNGs at once used to need twice the memory; now the second waits for the first."""
+    paths = []
+    for i in range(2):
+        paths.append(tmp_path / f"40mp-{i}.png")
+        paths[-1].write_bytes(png_bomb(6400, 6250))
+    m = measure_decode(*paths)
+    assert all(isinstance(r, list) for r in m["results"]), m
+    assert m["peak_growth"] < DECODE_BUDGET_BYTES, m
+
+
+def _photo_12mp(path, make):
+    x = np.linspace(0, 255, 4032, dtype=np.float32)[None, :]
+    y = np.linspace(0, 255, 3024, dtype=np.float32)[:, None]
+    rgb = np.empty((3024, 4032, 3), np.uint8)
+    rgb[..., 0], rgb[..., 1], rgb[..., 2] = (x * 0.3 + y * 0.2).astype(np.uint8), (y * 0.6).astype(np.uint8), 200
+    make(Image.fromarray(rgb), path)
+    return path
+
+
+def _save_heic(img, path):
+    pytest.importorskip("pillow_heif").register_heif_opener()
+    img.save(path, format="HEIF", quality=50)
+
+
+FORMATS_12MP = {
+    "rgba.png": lambda img, p: img.convert("RGBA").save(p, compress_level=1),
+    "palette-transparent.png": lambda img, p: img.quantize(64).save(p, transparency=0),
+    "grey-16bit.png": lambda img, p: img.convert("L").convert("I").point(lambda v: v * 200).convert("I;16").save(p),
+    "photo.webp": lambda img, p: img.save(p, quality=80, method=0),
+    "IMG_0001.heic": _save_heic,
+    "progressive-444.jpg": lambda img, p: img.save(p, quality=90, progressive=True, subsampling=0),
+}
+
+
+@pytest.mark.parametrize("name", list(FORMATS_12MP))
+def test_12_mp_photos_of_every_format_load_within_their_estimate(tmp_path, name):
+    """The peak bytes per pixel the budget assumes for each format hold."""
+    path = _photo_12mp(tmp_path / name, FORMATS_12MP[name])
+    m = measure_decode(path)
+    assert min(m["results"][0]) >= 224, m
+    assert m["peak_growth"] <= m["estimates"][0], m
