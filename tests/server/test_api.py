@@ -11,6 +11,7 @@ from PIL import Image
 from cloudatlas.gate import render_negative, synthetic_specs
 from cloudatlas.labels import GENERA
 
+from ..core.test_imageio import png_bomb
 from .conftest import SMALL_LIMIT_MB, png_declaring
 
 CLASSIFY = "/api/v1/classify"
@@ -139,6 +140,9 @@ BAD_INPUTS = {
                          422, "image_too_large", "decompression bomb"),
     "bomb 13000x13000": (lambda c, sky: post_file(c, png_declaring(13_000, 13_000), "big.png", "image/png"),
                          422, "image_too_large", "169 MP"),
+    "bomb 12200x12200 under the pixel cap": (lambda c, sky: post_file(c, png_bomb(12_200, 12_200), "bomb.png",
+                                                                      "image/png"),
+                                             422, "image_too_large", "too large to decode"),
     "bad query": (lambda c, sky: post_file(c, sky, params={"cam": "maybe"}), 422, "invalid_request", "cam"),
     "malformed form": (lambda c, sky: c.post(CLASSIFY, content=b"--xyz\r\nnonsense",
                                              headers={"content-type": "multipart/form-data; boundary=xyz"}),
