@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..inference import Classifier, ModelError
     from ..server import ServiceSettings
-    from ..server.app import MAX_UPLOAD_ENV, create_app
+    from ..server.app import MAX_UPLOAD_ENV, create_app, server_options
     from . import CliError
 
     if args.workers < 1:
@@ -90,10 +90,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.workers == 1:
         app = create_app(args.model, args.max_upload_mb, classifier=clf, settings=settings)
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, **server_options())
     else:  # each worker process builds its own app (and model session) from the environment
         os.environ["CLOUDATLAS_MODEL"] = str(clf.path.resolve())
         os.environ[MAX_UPLOAD_ENV] = str(args.max_upload_mb)
         uvicorn.run("cloudatlas.server.app:create_app_from_env", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, log_level=args.log_level)
+                    workers=args.workers, log_level=args.log_level, **server_options())
     return 0

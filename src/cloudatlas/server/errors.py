@@ -21,9 +21,18 @@ class ApiError(Exception):
         self.status, self.error, self.message = status, error, message
 
 
+def error_payload(status: int, error: str, message: str) -> dict:
+    """The one shape of every error, also where the server answers below the app (slow clients)."""
+    return {"status": status, "error": error, "message": message}
+
+
 def error_response(status: int, error: str, message: str, headers: dict | None = None) -> JSONResponse:
-    return JSONResponse({"status": status, "error": error, "message": message}, status_code=status,
-                        headers=headers)
+    return JSONResponse(error_payload(status, error, message), status_code=status, headers=headers)
+
+
+# Answers given before the body was read (too large, too slow): the client may still be sending a
+# body we will not read, so the connection is closed rather than reused.
+CLOSE_AFTER = frozenset({408, 413})
 
 
 _HTTP_MESSAGES = {
@@ -44,8 +53,7 @@ def _validation_message(err: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        # Closing after an early rejection: the client may still be sending a body we will not read.
-        headers = {"Connection": "close"} if exc.status == 413 else None
+        headers = {"Connection": "close"} if exc.status in CLOSE_AFTER else None
         return error_response(exc.status, exc.error, exc.message, headers)
 
     @app.exception_handler(StarletteHTTPException)

@@ -3,7 +3,8 @@
 Starlette's form parser reads the whole body before a handler runs; a 2 GB upload would be
 spooled to disk before we could say no. Here the body is fed chunk by chunk to python-multipart
 and counted: a declared Content-Length over the limit is refused before any byte is read, and
-a body that grows past it is refused at that chunk.
+a body that grows past it is refused at that chunk. A body that arrives too slowly is refused
+too (408): the reading deadline moves with the bytes received (see UPLOAD_MIN_BYTES_PER_S).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import AsyncIterator
 
+import anyio
 from python_multipart.exceptions import FormParserError, MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
@@ -21,6 +23,12 @@ from .errors import ApiError
 FIELD = "file"
 FORM_OVERHEAD = 64 * 1024  # boundaries, part headers and small extra fields around the photo
 SPOOL_BYTES = 2 * 1024 * 1024  # photos up to this size stay in memory; larger ones go to disk
+
+# A body must keep up an average of UPLOAD_MIN_BYTES_PER_S after UPLOAD_GRACE_S: 8 KB/s is 64 kbit/s,
+# slower than any mobile link that can send a photo at all, yet a client trickling one byte every
+# 2 s (which would hold the connection forever) is cut off after about 10 s.
+UPLOAD_GRACE_S = 10.0
+UPLOAD_MIN_BYTES_PER_S = 8 * 1024
 
 # Content types a photo may arrive with; anything else is refused before decoding.
 PHOTO_TYPES = ("image/", "application/octet-stream")
@@ -61,6 +69,12 @@ def too_large(limit: int) -> ApiError:
     return ApiError(413, "file_too_large",
                     f"The file is larger than the {_mb(limit)} limit. Photos from a phone are well under "
                     f"it; try a smaller copy of the image.")
+
+
+def too_slow(min_bytes_per_s: float) -> ApiError:
+    return ApiError(408, "upload_too_slow",
+                    f"The upload was too slow (under {min_bytes_per_s / 1024:.0f} KB a second) and was stopped. "
+                    f"Check the connection and send the photo again.")
 
 
 def _clean_filename(raw: bytes | None) -> str:
@@ -150,8 +164,8 @@ def _boundary(content_type_header: str) -> bytes:
 async def read_photo_upload(headers, body: AsyncIterator[bytes], limit: int) -> Upload:
     """The ``file`` field of a multipart body, spooled, with at most ``limit`` bytes.
 
-    Raises :class:`ApiError` (413 too large, 415 not multipart or not a photo, 422 no file,
-    400 malformed or empty).
+    Raises :class:`ApiError` (413 too large, 408 too slow, 415 not multipart or not a photo,
+    422 no file, 400 malformed or empty).
     """
     boundary = _boundary(headers.get("content-type", ""))
     declared = headers.get("content-length")
@@ -162,11 +176,18 @@ async def read_photo_upload(headers, body: AsyncIterator[bytes], limit: int) -> 
     try:
         # Built inside the try: the parser itself refuses some forms (a boundary over 256 bytes).
         parser = MultipartParser(boundary, collector.callbacks())
-        async for chunk in body:
-            received += len(chunk)
-            if received > limit + FORM_OVERHEAD:
-                raise too_large(limit)
-            parser.write(chunk)
+        started = anyio.current_time()
+        # One deadline for the whole body that moves on with every byte received, so waiting
+        # for the next chunk is bounded too, not just the time between chunks.
+        with anyio.CancelScope(deadline=started + UPLOAD_GRACE_S) as pace:
+            async for chunk in body:
+                received += len(chunk)
+                if received > limit + FORM_OVERHEAD:
+                    raise too_large(limit)
+                pace.deadline = started + UPLOAD_GRACE_S + received / UPLOAD_MIN_BYTES_PER_S
+                parser.write(chunk)
+        if pace.cancelled_caught:
+            raise too_slow(UPLOAD_MIN_BYTES_PER_S)
         parser.finalize()
         if not collector.complete:
             raise MultipartParseError("no closing boundary")
