@@ -148,21 +148,28 @@ def _heif_support() -> bool:
 # and so does progressive JPEG, whose DCT coefficients libjpeg buffers at full size. Each decode
 # reserves the bytes it will hold at its peak from one budget shared by every thread of the
 # process; a photo that alone needs more than the budget is refused, and the others wait their
-# turn. 400 MB is 40 MP at 10 bytes a pixel: 12- and 24-MP HEIC phone photos and 36-MP camera
-# exports fit, a 48-MP PNG does not, and a 40-MP PNG decodes in under a second. A server (about
-# 300 MB with its model) then stays under 1 GB however many photos arrive at once.
-DECODE_BUDGET_BYTES = 400_000_000
+# turn. The budget is what a 40-MP PNG needs: 12- and 24-MP HEIC phone photos and 36-MP camera
+# exports fit, a 48-MP PNG does not (nor WebP over 23 MP), and a 40-MP PNG decodes in under a
+# second. A server (about 300 MB with its model) then stays under 1 GB however many photos
+# arrive at once.
+FULL_DECODE_MAX_PIXELS = 40_000_000
 
-# Bytes held per full-size pixel at the peak of decoding and shrinking, from VmHWM on 12-MP files
+# Bytes held per decoded pixel at the peak of decoding and shrinking, from VmHWM on 12-MP files
 # (tests/core/test_imageio.py checks them): RGBA PNG 8.2 (RGBA + the premultiplied copy
 # Image.reduce makes), palette PNG with transparency 9.1 (P + RGBA + premultiplied), 16-bit PNG 6.1,
 # HEIC 7.5. libwebp keeps its canvas and a copy of the previous frame and hands Pillow a third:
-# 16.1. Progressive JPEG keeps 2 bytes of coefficients per pixel and colour component: 6.1 at 4:4:4.
+# 16.1. JPEG 4.5, at whatever scale draft mode decodes; progressive JPEG adds 2 bytes of
+# coefficients per full-size pixel and colour component: 6.1 at 4:4:4.
 _PEAK_BYTES_PER_PIXEL = {"WEBP": 17}
 _DEFAULT_PEAK_BYTES_PER_PIXEL = 10
+_JPEG_BYTES_PER_PIXEL = 5
 _PROGRESSIVE_JPEG_BYTES_PER_PIXEL = 7
 # Colour conversion and alpha compositing at full size, when the caller wants every pixel.
 _FULL_SIZE_CONVERT_BYTES_PER_PIXEL = 8
+# A decoder's own tables and row buffers, whatever the size (2 MB for a drafted 12-MP JPEG).
+_DECODER_OVERHEAD_BYTES = 4_000_000
+
+DECODE_BUDGET_BYTES = _DECODER_OVERHEAD_BYTES + FULL_DECODE_MAX_PIXELS * _DEFAULT_PEAK_BYTES_PER_PIXEL
 
 # libjpeg's own limit on what one decode may allocate (the coefficient buffers), a backstop for
 # multi-scan JPEGs that Pillow does not report as progressive. Read by libjpeg at each decode.
@@ -199,13 +206,16 @@ def _is_jpeg(img: Image.Image) -> bool:
 
 def _peak_bytes(img: Image.Image, full_size: tuple[int, int], min_size: int | None) -> int:
     """What decoding ``img`` (draft mode already applied) and shrinking it hold at the peak."""
-    pixels, full_pixels = img.width * img.height, full_size[0] * full_size[1]
-    if _is_jpeg(img) and img.info.get("progressive"):
-        held = full_pixels * _PROGRESSIVE_JPEG_BYTES_PER_PIXEL + pixels * _DEFAULT_PEAK_BYTES_PER_PIXEL
+    pixels = img.width * img.height
+    if _is_jpeg(img):
+        per_pixel = _JPEG_BYTES_PER_PIXEL
     else:
-        held = pixels * _PEAK_BYTES_PER_PIXEL.get(img.format or "", _DEFAULT_PEAK_BYTES_PER_PIXEL)
-    if not min_size:
-        held += pixels * _FULL_SIZE_CONVERT_BYTES_PER_PIXEL
+        per_pixel = _PEAK_BYTES_PER_PIXEL.get(img.format or "", _DEFAULT_PEAK_BYTES_PER_PIXEL)
+    if not min_size and img.mode != "RGB":
+        per_pixel += _FULL_SIZE_CONVERT_BYTES_PER_PIXEL
+    held = _DECODER_OVERHEAD_BYTES + pixels * per_pixel
+    if _is_jpeg(img) and img.info.get("progressive"):
+        held += full_size[0] * full_size[1] * _PROGRESSIVE_JPEG_BYTES_PER_PIXEL
     return held
 
 
@@ -213,11 +223,14 @@ def _check_decode_cost(img: Image.Image, name: str, cost: int, full_size: tuple[
     if cost <= DECODE_BUDGET_BYTES:
         return
     width, height = full_size
-    kind = "progressive JPEG" if _is_jpeg(img) else (img.format or "image")
+    size = f"{name}: {width}x{height} pixels ({width * height / 1e6:.0f} MP)"
+    if _is_jpeg(img) and not img.info.get("progressive"):  # only because every pixel was asked for
+        raise ImageLoadError(f"{size} is too large to decode at full size safely; use a smaller copy.",
+                             "too_large")
+    kind = "progressive JPEG" if _is_jpeg(img) else (img.format or "an image")
     raise ImageLoadError(
-        f"{name}: {width}x{height} pixels ({width * height / 1e6:.0f} MP) is too large to decode safely as "
-        f"{kind}, which cannot be decoded at a reduced size; send a JPEG or a smaller copy of the photo.",
-        "too_large")
+        f"{size} is too large to decode safely as {kind}, which cannot be decoded at a reduced size; "
+        f"send a JPEG or a smaller copy of the photo.", "too_large")
 
 
 def _reducible(img: Image.Image) -> Image.Image:

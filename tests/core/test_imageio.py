@@ -167,14 +167,15 @@ def peak_rss():
 
 limit = 3 * 1024 ** 3  # a safety net: a regression fails here instead of eating the machine
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-min_size, paths = int(sys.argv[1]), sys.argv[2:]
+min_size, paths = int(sys.argv[1]) or None, sys.argv[2:]  # 0: every pixel
 blobs = [open(p, "rb").read() for p in paths]
 imageio._register_heif()
 estimates = []
 for blob in blobs:
     img = Image.open(io.BytesIO(blob))
     full_size = img.size
-    img.draft("RGB", (min_size, min_size))
+    if min_size:
+        img.draft("RGB", (min_size, min_size))
     estimates.append(imageio._peak_bytes(img, full_size, min_size))
 results = [None] * len(blobs)
 
@@ -219,6 +220,9 @@ def test_png_bomb_under_the_pixel_cap_is_refused_without_decoding(tmp_path):
     assert m["seconds"] < 1 and m["peak_growth"] < 50 * MB, m
     with pytest.raises(ImageLoadError, match="12200x12200 pixels .* too large to decode"):
         load_image(bomb.read_bytes(), min_size=224)
+    with pytest.raises(ImageLoadError, match="too large to decode") as just_over:
+        load_image(png_bomb(6400, 6260), min_size=224)  # 40.06 MP
+    assert just_over.value.reason == "too_large"
 
 
 def test_full_size_formats_decode_up_to_40_mp_within_the_budget(tmp_path):
@@ -261,13 +265,15 @@ FORMATS_12MP = {
     "photo.webp": lambda img, p: img.save(p, quality=80, method=0),
     "IMG_0001.heic": _save_heic,
     "progressive-444.jpg": lambda img, p: img.save(p, quality=90, progressive=True, subsampling=0),
+    "photo.jpg": lambda img, p: img.save(p, quality=90),
 }
 
 
-@pytest.mark.parametrize("name", list(FORMATS_12MP))
-def test_12_mp_photos_of_every_format_load_within_their_estimate(tmp_path, name):
-    """The peak bytes per pixel the budget assumes for each format hold."""
+@pytest.mark.parametrize("name, min_size", [(name, 224) for name in FORMATS_12MP]
+                         + [("photo.jpg", 0), ("rgba.png", 0)])
+def test_12_mp_photos_of_every_format_load_within_their_estimate(tmp_path, name, min_size):
+    """The peak bytes per pixel the budget assumes for each format hold, shrunk or at full size (0)."""
     path = _photo_12mp(tmp_path / name, FORMATS_12MP[name])
-    m = measure_decode(path)
-    assert min(m["results"][0]) >= 224, m
+    m = measure_decode(path, min_size=min_size)
+    assert min(m["results"][0]) >= (min_size or 3024), m
     assert m["peak_growth"] <= m["estimates"][0], m
