@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
+
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
@@ -52,8 +54,9 @@ class FeatureDataset(Dataset):
 
     Each epoch draws one view per photo, so the upper network still sees varied crops."""
 
-    def __init__(self, views: torch.Tensor, targets: list[int]):
-        self.views, self.targets = views, torch.tensor(targets)
+    def __init__(self, views: torch.Tensor, targets):
+        # class indices [N], or soft targets [N, C] (distillation)
+        self.views, self.targets = views, torch.as_tensor(np.asarray(targets))
 
     def __len__(self) -> int:
         return self.views.shape[1]
@@ -75,7 +78,7 @@ class RandomFeatureCrop:
 
     def __call__(self, batch):
         feats = torch.stack([f for f, _ in batch])
-        targets = torch.tensor([t for _, t in batch])
+        targets = torch.stack([torch.as_tensor(t) for _, t in batch])
         n, _, h, w = feats.shape
         side = int(torch.randint(max(1, round(self.min_fraction * min(h, w))), min(h, w) + 1, (1,)))
         tops = torch.randint(0, h - side + 1, (n,))

@@ -183,8 +183,12 @@ class Learner:
         for module in self.net.lower_modules():
             module.eval()  # frozen BN keeps its ImageNet statistics
         if train and head_only:
-            self.net.model.eval()
-            self.net.model.get_classifier().train()
+            # The backbone's BatchNorm statistics stay fixed while only the head learns, but the
+            # model itself stays in training mode: timm applies the head's dropout in
+            # forward_head, gated by the *model's* training flag.
+            for module in self.net.model.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
 
     def _optimizer(self, head_only: bool) -> torch.optim.Optimizer:
         groups = self.net.trainable_groups()
@@ -207,7 +211,9 @@ class Learner:
         """Head-only epochs, then the unfrozen network, one-cycle schedule in each phase."""
         cfg = self.config
         resume = self._load_checkpoint(checkpoint) if checkpoint and checkpoint.exists() else None
-        if cfg.cache_views and cfg.freeze_to:
+        if isinstance(train_ds, FeatureDataset):
+            cached = True  # the caller cached the frozen blocks' views itself
+        elif cfg.cache_views and cfg.freeze_to:
             train_ds = FeatureDataset(self.cached(train_ds, cfg.cache_views, "train views"), train_ds.targets)
             valid_feats = self.cached(valid_ds, 1, "valid")[0]
             valid_ds = FeatureDataset(valid_feats[None], valid_ds.targets)
@@ -241,7 +247,8 @@ class Learner:
                 record = self._validate(record, valid_ds, valid_targets, cached)
                 self.state.history.append(record)
                 self._print(record)
-                score = record.valid_macro_f1 + 1e-3 * record.valid_acc
+                # Without a validation part (a refit on everything) the last epoch is kept.
+                score = record.valid_macro_f1 + 1e-3 * record.valid_acc if len(valid_targets) else epoch_no
                 if score > self.state.best_score:
                     self.state.best_score, self.state.best_epoch = score, epoch_no
                     self.best_weights = copy.deepcopy(self.net.model.state_dict())
@@ -260,17 +267,25 @@ class Learner:
                 with torch.no_grad():
                     xb = self._lower(xb)
             logits = self._upper(xb)
-            loss = F.cross_entropy(logits, yb, label_smoothing=self.config.label_smoothing)
+            loss = self.loss(logits, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
             losses.append(loss.item())
-            correct += (logits.argmax(1) == yb).sum().item()
+            correct += (logits.argmax(1) == (yb.argmax(1) if yb.ndim == 2 else yb)).sum().item()
             seen += len(yb)
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}", acc=f"{correct / seen:.3f}")
         return EpochRecord(epoch_no, phase, float(np.mean(losses)), correct / max(seen, 1), math.nan,
                            math.nan, math.nan, opt.param_groups[-1]["lr"], time.time() - start)
+
+    def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy against class indices (with label smoothing), or against soft targets
+        ``[N, C]`` (distillation): each row a distribution scaled by the photo's weight, so a
+        row summing to 0.5 counts half."""
+        if targets.ndim == 1:
+            return F.cross_entropy(logits, targets, label_smoothing=self.config.label_smoothing)
+        return -(targets * F.log_softmax(logits, dim=1)).sum(1).mean()
 
     @torch.no_grad()
     def predict_logits(self, dataset, cached: bool = False) -> np.ndarray:

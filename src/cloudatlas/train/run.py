@@ -96,7 +96,8 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
     learner = Learner(model, config, len(labels))
     learner.cache_key = [str(Path(config.data).resolve()), [s.key for s in train_samples],
                          [s.key for s in valid_samples], config.arch, str(config.weights), size,
-                         config.freeze_to, config.split_seed, config.feature_crop > 0]
+                         config.freeze_to, config.split_seed, config.feature_crop > 0,
+                         config.seed]  # members of an ensemble must see different views
     train_targets = [index[s.label] for s in train_samples]
     valid_targets = [index[s.label] for s in valid_samples]
     augment = whole_view_transform if config.feature_crop else train_transform
