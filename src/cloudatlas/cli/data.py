@@ -13,6 +13,7 @@ DATA/Cu/photo1.jpg, DATA/Ci/photo2.jpg, ... (folder names such as 'cumulus' work
   download  fetch image URLs (e.g. from an image search) into DATA/<label>/
   audit     find corrupt files, tiny images, duplicates and cross-label conflicts
   issues    rank photos by how likely their label is wrong (needs a model)
+  decide    audit + label issues over every source of a training recipe -> a decisions file
 """
 EPILOG = """\
 examples:
@@ -135,13 +136,51 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     i.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     i.add_argument("--no-cache", action="store_true", help="recompute every embedding")
 
+    dc = sub.add_parser("decide", help="write a recipe's decisions file (drop / relabel per photo)",
+                        description="Audit every source of a training recipe and judge every label with "
+                                    "out-of-fold teacher predictions and confident learning; write the "
+                                    "verdicts (source, path, action, label, reason) as a CSV to review "
+                                    "and commit. The recipe's per-source drop_below / relabel_above "
+                                    "say how hard each source is cleaned. The sources are not modified.",
+                        epilog="example:\n  cloudatlas data decide recipes/bundled.toml "
+                               "--out recipes/bundled.decisions.csv", formatter_class=fmt)
+    dc.add_argument("recipe", metavar="RECIPE", help="training recipe (TOML)")
+    dc.add_argument("--out", metavar="CSV", help="decisions file (default: the recipe's [data] decisions)")
+    dc.add_argument("--probes", metavar="DIR", default="runs/probes",
+                    help="where the teacher's probe models are kept (exported there on first use)")
+
 
 def run(args: argparse.Namespace) -> int:
     command = getattr(args, "data_command", None)
     if command is None:
         args._data_parser.print_help(sys.stderr)
         return 2
-    return {"fetch": _fetch, "download": _download, "audit": _audit, "issues": _issues}[command](args)
+    return {"fetch": _fetch, "download": _download, "audit": _audit, "issues": _issues,
+            "decide": _decide}[command](args)
+
+
+def _decide(args) -> int:
+    from ..data.dataset import DataError
+    from ..data.decide import decide
+    from ..data.recipe import write_decisions
+    from ..recipe import Recipe
+    from . import CliError
+
+    try:
+        recipe = Recipe.load(args.recipe)
+        out = args.out or (recipe.data.resolve(recipe.data.decisions) if recipe.data.decisions else None)
+        if out is None:
+            raise CliError("the recipe names no decisions file: pass --out CSV.")
+        report = decide(recipe, args.probes)
+    except (DataError, FileNotFoundError, ValueError) as err:
+        raise CliError(str(err)) from None
+    except ModuleNotFoundError as err:
+        raise CliError(f"{err.name} is missing: pip install 'cloudatlas[data]' (probe models are exported "
+                       f"with 'cloudatlas[train]' the first time).") from None
+    write_decisions(out, report.decisions)
+    print(report.summary())
+    print(f"{len(report.decisions)} decisions -> {out}")
+    return 0
 
 
 def _fetch(args) -> int:
