@@ -15,6 +15,7 @@ examples:
   cloudatlas train --data ../shared/data/ccsn --out runs/quick --epochs 3 --img-size 160
   cloudatlas train --data my_photos --arch efficientnet_lite1 --out runs/lite1
   cloudatlas train --data my_photos --out runs/lite1 --resume        continue an interrupted run
+  cloudatlas train --recipe recipes/bundled.toml --out runs/bundled  several sources, teacher, student
 
   The bundled model's exact recipe is in MODEL_CARD.md.
   Fast on a 2-core CPU: --freeze-to 4 --cache-views 8 keeps the first blocks frozen and
@@ -26,7 +27,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..train.config import TrainConfig
 
     defaults = {f.name: f.default for f in fields(TrainConfig) if f.name != "data"}
-    p.add_argument("--data", required=True, help="folder with one sub-folder of photos per label")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--data", help="folder with one sub-folder of photos per label")
+    source.add_argument("--recipe", metavar="TOML",
+                        help="a recipe naming several sources, their cleaning decisions, a teacher and the "
+                             "student to distil (see recipes/bundled.toml); --out and --device apply")
     p.add_argument("--out", default=defaults["out"], help="run folder (default: %(default)s)")
     p.add_argument("--split", default="train", choices=["train", "all"],
                    help="'train': the train part of DATA/split.csv (or of an automatic split that "
@@ -74,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
     if args.list_archs:
         print("\n".join(list_backbones()))
         return 0
+    if args.recipe:
+        return _train_recipe(args)
+    if not args.data:
+        raise CliError("say what to train on: --data DIR (one folder per label) or --recipe TOML.")
     if args.cache_views and not args.freeze_to:
         raise CliError("--cache-views needs --freeze-to N (the frozen blocks are what gets cached).")
     config = TrainConfig(
@@ -89,4 +98,17 @@ def run(args: argparse.Namespace) -> int:
     except (DataError, FileExistsError, FileNotFoundError, ValueError, RuntimeError) as err:
         raise CliError(str(err)) from None
     print(f"{result.model_path}  valid accuracy {result.report.accuracy:.3f}  macro-F1 {result.report.macro_f1:.3f}")
+    return 0
+
+
+def _train_recipe(args: argparse.Namespace) -> int:
+    from ..data import DataError
+    from ..train.distill import train_recipe
+    from . import CliError
+
+    try:
+        result = train_recipe(args.recipe, args.out, device=args.device)
+    except (DataError, FileNotFoundError, ValueError, RuntimeError) as err:
+        raise CliError(str(err)) from None
+    print(f"{result['model']}  ({result['seconds'] / 60:.1f} min)")
     return 0
