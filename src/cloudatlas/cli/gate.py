@@ -12,6 +12,8 @@ DESCRIPTION = ("Fit the 'is it a cloud photo?' gate on the model's own embedding
 EPILOG = """\
 examples:
   cloudatlas gate --model runs/mine/model.onnx --data data/ccsn --not-cloud data/not_cloud
+  cloudatlas gate --model runs/bundled/model.onnx --recipe recipes/bundled.toml \
+                  --clear-sky data/extra/clear_sky --not-cloud data/not_cloud      sky + clear-sky gates
   cloudatlas gate --model model.onnx --data data/ccsn --not-cloud data/not_cloud --out gated.onnx --json
 
 Only DATA's train split fits and calibrates the gate; its test split and part of --not-cloud are
@@ -21,8 +23,15 @@ kept back to measure it. Embeddings take a few minutes on a CPU: --cache DIR kee
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="ONNX model file to calibrate")
-    p.add_argument("--data", required=True, metavar="CLOUDS_DIR",
-                   help="cloud photos, one folder per genus, with split.csv (e.g. data/ccsn)")
+    clouds = p.add_mutually_exclusive_group(required=True)
+    clouds.add_argument("--data", metavar="CLOUDS_DIR",
+                        help="cloud photos, one folder per genus, with split.csv (e.g. data/ccsn)")
+    clouds.add_argument("--recipe", metavar="TOML",
+                        help="the model's training recipe: its train / valid / holdout cloud photos fit, "
+                             "calibrate and measure the gates (with --clear-sky: the verdict)")
+    p.add_argument("--clear-sky", metavar="DIR",
+                   help="photos of skies without clouds: adds the clear-sky gate, so answers say "
+                        "'clear_sky' instead of naming a genus (needs --recipe)")
     p.add_argument("--not-cloud", required=True, metavar="DIR", help="photos of anything but the sky")
     p.add_argument("--out", metavar="PATH", help="write the gated model here (default: into --model)")
     p.add_argument("--no-write", action="store_true", help="only measure; leave the model as it is")
@@ -53,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"\rembedding {part} images: {done}/{total}", end="" if done < total else "\n",
                   file=sys.stderr, flush=True)
 
+    if args.recipe:
+        return _fit_verdict(args, out)
+    if args.clear_sky:
+        raise CliError("--clear-sky needs --recipe.")
     try:
         report = fit_gate(args.model, args.data, args.not_cloud, out_path=out, seed=args.seed,
                           target_accept=args.target_accept, n_synthetic=args.synthetic, max_per_set=args.limit,
@@ -64,6 +77,29 @@ def run(args: argparse.Namespace) -> int:
         print()
     elif args.markdown:
         print(report.markdown())
+    else:
+        print(report.summary())
+    return 0
+
+
+def _fit_verdict(args: argparse.Namespace, out) -> int:
+    from ..data import DataError
+    from ..gate import GateAttachError
+    from ..gate.verdict import fit_verdict
+    from ..inference import ModelError
+    from . import CliError
+
+    if not args.clear_sky:
+        raise CliError("--recipe fits the sky and clear-sky gates: pass --clear-sky DIR too.")
+    try:
+        report = fit_verdict(args.model, args.recipe, args.clear_sky, args.not_cloud, out_path=out,
+                             seed=args.seed, target_accept=args.target_accept, cache_dir=args.cache)
+    except (ModelError, DataError, FileNotFoundError, GateAttachError) as err:
+        raise CliError(str(err)) from None
+    if args.json:
+        json.dump({"threshold": report.gate.threshold, "clear_sky_threshold": report.clear.threshold,
+                   "counts": report.counts, "metrics": report.metrics}, sys.stdout, indent=2)
+        print()
     else:
         print(report.summary())
     return 0

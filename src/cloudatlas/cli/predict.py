@@ -57,9 +57,12 @@ def _print_text(rec: dict, top: int) -> None:
         print(f"{rec['file']}: error: {rec['error']}", file=sys.stderr)
         return
     best = rec["predictions"][0]
+    if rec.get("verdict") == "clear_sky":
+        print(f"{rec['file']}: clear sky: no clouds to name (clear-sky score {rec['clear_sky_score']:.2f})")
+        return
     verdict = ""
-    if rec.get("is_cloud") is False:
-        verdict = f"  (does not look like a sky photo: cloud score {rec['cloud_score']:.2f})"
+    if rec.get("verdict") == "not_sky":
+        verdict = f"  (does not look like a sky photo: cloud score {rec['cloud_score']:.2f}; only a guess)"
     print(f"{rec['file']}: {best['name']} ({best['label']}) {best['probability']:.0%}{verdict}")
     for p in rec["predictions"][:top]:
         bar = "#" * round(p["probability"] * 30)

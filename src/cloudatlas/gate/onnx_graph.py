@@ -50,8 +50,8 @@ def _opset(proto) -> int:
     return next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 17)
 
 
-def add_gate_nodes(proto, gate: LinearGate) -> None:
-    """Replace any ``cloud_score`` output of ``proto`` (in memory) by ``gate``'s."""
+def add_gate_nodes(proto, gate: LinearGate, output: str = OUTPUT) -> None:
+    """Replace any ``output`` of ``proto`` (in memory) by ``gate``'s score."""
     from onnx import TensorProto, helper, numpy_helper
 
     graph = proto.graph
@@ -61,17 +61,18 @@ def add_gate_nodes(proto, gate: LinearGate) -> None:
     dims = embedding.type.tensor_type.shape.dim
     if len(dims) == 2 and dims[1].HasField("dim_value") and dims[1].dim_value != gate.dim:
         raise GateAttachError(f"the gate expects {gate.dim}-d embeddings, the model gives {dims[1].dim_value}.")
-    _remove_output(graph, OUTPUT)
+    _remove_output(graph, output)
     _prune(graph)
+    prefix = PREFIX if output == OUTPUT else f"cloudatlas_{output}/"
 
     def const(name: str, array: np.ndarray) -> str:
-        graph.initializer.append(numpy_helper.from_array(array, PREFIX + name))
-        return PREFIX + name
+        graph.initializer.append(numpy_helper.from_array(array, prefix + name))
+        return prefix + name
 
     f32 = lambda a: np.asarray(a, dtype=np.float32)
     mean, std = const("mean", f32(gate.mean)), const("std", f32(gate.std))
     weight, bias = const("weight", f32(gate.weight).reshape(-1, 1)), const("bias", f32([gate.bias]))
-    t = lambda name: PREFIX + name
+    t = lambda name: prefix + name
     graph.node.extend([
         helper.make_node("Sub", ["embedding", mean], [t("centred")], name=t("sub")),
         helper.make_node("Div", [t("centred"), std], [t("standardised")], name=t("div")),
@@ -81,15 +82,15 @@ def add_gate_nodes(proto, gate: LinearGate) -> None:
     ])
     if _opset(proto) >= 13:
         axes = const("axes", np.array([1], dtype=np.int64))
-        graph.node.append(helper.make_node("Squeeze", [t("score_column"), axes], [OUTPUT], name=t("squeeze")))
+        graph.node.append(helper.make_node("Squeeze", [t("score_column"), axes], [output], name=t("squeeze")))
     else:
-        graph.node.append(helper.make_node("Squeeze", [t("score_column")], [OUTPUT], name=t("squeeze"), axes=[1]))
+        graph.node.append(helper.make_node("Squeeze", [t("score_column")], [output], name=t("squeeze"), axes=[1]))
     batch = dims[0].dim_param or (dims[0].dim_value if dims and dims[0].HasField("dim_value") else None)
-    graph.output.append(helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, [batch or "batch"]))
+    graph.output.append(helper.make_tensor_value_info(output, TensorProto.FLOAT, [batch or "batch"]))
 
 
 def attach_gate(model_path: str | os.PathLike, gate: LinearGate, out_path: str | os.PathLike | None = None,
-                info: dict | None = None) -> Path:
+                info: dict | None = None, output: str = OUTPUT, metadata_key: str = "gate") -> Path:
     """Write ``model_path`` with ``gate`` built in to ``out_path`` (default: in place).
 
     ``info`` (threshold, AUROC, acceptance rates, ...) becomes the metadata's ``gate`` entry; the
@@ -102,14 +103,14 @@ def attach_gate(model_path: str | os.PathLike, gate: LinearGate, out_path: str |
     model_path = Path(model_path)
     out = Path(out_path) if out_path else model_path
     proto = onnx.load(str(model_path))
-    add_gate_nodes(proto, gate)
+    add_gate_nodes(proto, gate, output)
     onnx.checker.check_model(proto)
     meta = read_metadata(model_path)
     entry = dict(info or {})
     entry.setdefault("threshold", gate.threshold)
     if entry["threshold"] is None:
         raise GateAttachError("the gate has no threshold; calibrate it before attaching.")
-    meta["gate"] = entry
+    meta[metadata_key] = entry
     set_metadata(proto, meta)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")

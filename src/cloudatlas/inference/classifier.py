@@ -18,6 +18,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from ..imageio import ImageLoadError, ImageSource, center_square, load_image
+from .verdict import verdict_of
 from ..labels import genus_name
 
 METADATA_KEY = "cloudatlas"
@@ -42,12 +43,18 @@ class LabelScore:
 
 @dataclass
 class Prediction:
-    """Every label with its probability, best first; plus the cloud gate's verdict."""
+    """Every label with its probability, best first; plus the gates' verdict.
+
+    ``verdict`` is ``"cloud"`` (name the genus), ``"clear_sky"`` (a sky with no cloud to name) or
+    ``"not_sky"`` (not a sky photo; the genus is only a forced guess). ``is_cloud`` is true exactly
+    when the verdict is ``"cloud"``; None for a model without gates."""
 
     predictions: list[LabelScore]
     is_cloud: bool | None = None
     cloud_score: float | None = None
     file: str | None = None
+    verdict: str = "cloud"
+    clear_sky_score: float | None = None
     cam: np.ndarray | None = field(default=None, repr=False)  # [S, S] heat map of the top label
 
     @property
@@ -67,8 +74,10 @@ class Prediction:
         if self.file is not None:
             out["file"] = self.file
         out["predictions"] = [asdict(p) for p in self.predictions[:top]]
+        out["verdict"] = self.verdict
         out["is_cloud"] = self.is_cloud
         out["cloud_score"] = self.cloud_score
+        out["clear_sky_score"] = self.clear_sky_score
         return out
 
 
@@ -105,6 +114,9 @@ class Classifier:
         self.input_name = self.session.get_inputs()[0].name
         gate = self.metadata.get("gate") or {}
         self.gate_threshold: float | None = gate.get("threshold") if "cloud_score" in self.outputs else None
+        clear = self.metadata.get("clear_sky") or {}
+        self.clear_threshold: float | None = (clear.get("threshold") if "clear_sky_score" in self.outputs
+                                              else None)
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, threads: int | None = None) -> "Classifier":
@@ -127,25 +139,28 @@ class Classifier:
         return self.session.run(list(names), {self.input_name: pixels})
 
     # -- prediction ----------------------------------------------------------------------------
-    def _to_predictions(self, probs: np.ndarray, scores: np.ndarray | None) -> list[Prediction]:
+    def _to_predictions(self, probs: np.ndarray, scores: np.ndarray | None,
+                        clear_scores: np.ndarray | None = None) -> list[Prediction]:
         out = []
         for i, row in enumerate(probs):
             order = np.argsort(-row, kind="stable")
             ranked = [LabelScore(self.labels[j], self.names[j], round(float(row[j]), 6)) for j in order]
             score = None if scores is None else round(float(scores[i]), 6)
-            is_cloud = None if score is None or self.gate_threshold is None else score >= self.gate_threshold
-            out.append(Prediction(ranked, is_cloud=is_cloud, cloud_score=score))
+            clear = None if clear_scores is None else round(float(clear_scores[i]), 6)
+            verdict = verdict_of(score, clear, self.gate_threshold, self.clear_threshold)
+            gated = self.gate_threshold is not None and score is not None
+            out.append(Prediction(ranked, is_cloud=(verdict == "cloud") if gated else None, cloud_score=score,
+                                  verdict=verdict, clear_sky_score=clear))
         return out
 
     def predict_pixels(self, pixels: np.ndarray, with_cam: bool = False) -> list[Prediction]:
         """Predict a batch of preprocessed ``[N, S, S, 3]`` uint8 inputs."""
-        names = ["probabilities"]
-        if "cloud_score" in self.outputs:
-            names.append("cloud_score")
+        names = ["probabilities"] + [n for n in ("cloud_score", "clear_sky_score") if n in self.outputs]
         if with_cam:
             names.append("cam")
         result = dict(zip(names, self._run(pixels, names)))
-        preds = self._to_predictions(result["probabilities"], result.get("cloud_score"))
+        preds = self._to_predictions(result["probabilities"], result.get("cloud_score"),
+                                     result.get("clear_sky_score"))
         if with_cam:
             for pred, maps, probs in zip(preds, result["cam"], result["probabilities"]):
                 pred.cam = _upsampled_heatmap(maps[int(np.argmax(probs))], self.img_size)

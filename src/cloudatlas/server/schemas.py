@@ -1,6 +1,8 @@
 """The JSON the API speaks, as pydantic models: they validate responses and document them."""
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -16,11 +18,20 @@ class ModelInfo(BaseModel):
 
 
 class ClassifyResponse(BaseModel):
+    verdict: Literal["cloud", "clear_sky", "not_sky"] = Field(
+        description="'cloud': a sky photo with clouds, the genus is the answer; 'clear_sky': a sky with no "
+                    "cloud to name; 'not_sky': not a sky photo, the genus is only a forced guess",
+        examples=["cloud"])
     is_cloud: bool | None = Field(
-        description="whether the image looks like a sky photo; null when the model has no gate")
+        description="true exactly when verdict is 'cloud'; null when the model has no gate")
     cloud_score: float | None = Field(
-        description="the gate's score in [0, 1]; is_cloud is cloud_score >= cloud_threshold", examples=[0.98])
-    cloud_threshold: float | None = Field(default=None, description="the gate's calibrated threshold")
+        description="the sky gate's score in [0, 1]: below cloud_threshold the verdict is 'not_sky'",
+        examples=[0.98])
+    cloud_threshold: float | None = Field(default=None, description="the sky gate's calibrated threshold")
+    clear_sky_score: float | None = Field(
+        default=None, description="the clear-sky gate's score in [0, 1]: at or above clear_sky_threshold "
+                                  "a sky photo's verdict is 'clear_sky'", examples=[0.02])
+    clear_sky_threshold: float | None = Field(default=None, description="the clear-sky gate's threshold")
     predictions: list[LabelProbability] = Field(description="every genus, most likely first")
     model: ModelInfo
     elapsed_ms: float = Field(description="server time for this request, upload included", examples=[41.2])

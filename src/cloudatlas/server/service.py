@@ -30,6 +30,7 @@ _STATUS = {
     "empty": (400, "empty_file"),
     "not_image": (415, "not_an_image"),
     "too_large": (422, "image_too_large"),
+    "too_small": (422, "image_too_small"),
     "truncated": (422, "truncated_image"),
     "unreadable": (422, "unreadable_image"),
     "missing": (422, "unreadable_image"),
@@ -80,7 +81,9 @@ class ClassifierService:
     async def classify(self, upload: Upload, with_cam: bool, started: float) -> ClassifyResponse:
         pred = await anyio.to_thread.run_sync(self._predict, upload, with_cam, limiter=self.limiter)
         return ClassifyResponse(
-            is_cloud=pred.is_cloud, cloud_score=pred.cloud_score, cloud_threshold=self.classifier.gate_threshold,
+            verdict=pred.verdict, is_cloud=pred.is_cloud, cloud_score=pred.cloud_score,
+            cloud_threshold=self.classifier.gate_threshold, clear_sky_score=pred.clear_sky_score,
+            clear_sky_threshold=self.classifier.clear_threshold,
             predictions=[LabelProbability(label=p.label, name=p.name, probability=p.probability)
                          for p in pred.predictions],
             model=self.model_info,

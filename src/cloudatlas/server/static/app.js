@@ -12,6 +12,7 @@
   const els = {
     drop: $("drop"), photo: $("photo"), camera: $("camera"), preview: $("preview"), previewImg: $("preview-img"),
     camImg: $("cam-img"), status: $("status"), error: $("error"), rejection: $("rejection"),
+    clearSky: $("clear-sky"),
     rejectionScore: $("rejection-score"), showAnyway: $("show-anyway"), result: $("result"), topName: $("top-name"),
     topConfidence: $("top-confidence"), mixed: $("mixed"), guessWarning: $("guess-warning"), camToggle: $("cam-toggle"),
     cardTitle: $("card-title"), cardLook: $("card-look"), cardLevel: $("card-level"),
@@ -44,6 +45,7 @@
   function resetAnswer() {
     els.error.hidden = true;
     els.rejection.hidden = true;
+    els.clearSky.hidden = true;
     els.result.hidden = true;
     els.camImg.hidden = true;
     els.camImg.removeAttribute("src");
@@ -143,10 +145,16 @@
 
   // -- showing the answer ---------------------------------------------------------------------
   function render(result) {
-    const rejected = result.is_cloud === false;
+    // The verdict decides what is shown; is_cloud only for servers older than the verdict.
+    const verdict = result.verdict || (result.is_cloud === false ? "not_sky" : "cloud");
+    const rejected = verdict === "not_sky";
     els.guessWarning.hidden = !rejected;
     fillResult(result);
-    if (rejected) {
+    if (verdict === "clear_sky") {
+      els.clearSky.hidden = false;
+      els.result.hidden = true;
+      document.getElementById("clear-sky-title").focus();
+    } else if (rejected) {
       const score = typeof result.cloud_score === "number" ? result.cloud_score.toFixed(2) : "low";
       els.rejectionScore.textContent = `sky-photo score ${score}`;
       els.rejection.hidden = false;
