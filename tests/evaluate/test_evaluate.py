@@ -70,3 +70,38 @@ def test_evaluate_table_output(small_eval_data):
                           capture_output=True, text=True)
     assert proc.returncode == 0
     assert "macro avg" in proc.stdout and "Cb cumulonimbus" in proc.stdout
+
+
+NO_TORCH = """
+import sys
+class _NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("torch is not installed here")
+sys.meta_path.insert(0, _NoTorch())
+from cloudatlas.cli import main
+code = main(sys.argv[1:])
+assert "torch" not in sys.modules
+sys.exit(code)
+"""
+
+
+def test_evaluate_record_and_metadata_need_no_torch(small_eval_data, tmp_path):
+    """A runtime install has no torch: recording figures into the model must still work."""
+    import shutil
+
+    from cloudatlas.inference import bundled_model_path
+    from cloudatlas.metadata import read_metadata
+
+    model = tmp_path / "model.onnx"
+    shutil.copy(bundled_model_path(), model)
+    proc = subprocess.run([sys.executable, "-c", NO_TORCH, "evaluate", "--model", str(model), "--data",
+                           str(small_eval_data), "--split", "test", "--record"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    recorded = read_metadata(model)["metrics"]["test"]
+    assert recorded["n"] == 30 and 0 <= recorded["accuracy"] <= 1
+    shown = subprocess.run([sys.executable, "-c", NO_TORCH, "export", "--model", str(model)],
+                           capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["metrics"]["test"]["n"] == 30

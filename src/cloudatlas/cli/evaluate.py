@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _record(result) -> None:
-    from ..export import read_metadata, update_metadata
+    from ..metadata import read_metadata, update_metadata
 
     r = result.report
     metrics = read_metadata(result.model).get("metrics", {})

@@ -40,11 +40,13 @@ def run(args: argparse.Namespace) -> int:
     from ..inference import ModelError, bundled_model_path
     from . import CliError
 
-    try:
-        from ..export import export_ensemble, quantize_int8, read_metadata
-    except ImportError:
-        raise CliError("export needs the training extras: pip install 'cloudatlas[train]'") from None
+    from ..metadata import MetadataError, read_metadata
+
     if args.ensemble:
+        try:
+            from ..export import export_ensemble
+        except ImportError:
+            raise CliError("--ensemble needs the training extras: pip install 'cloudatlas[train]'") from None
         if not args.out:
             raise CliError("--ensemble needs --out PATH for the combined model.")
         try:
@@ -59,13 +61,15 @@ def run(args: argparse.Namespace) -> int:
     model = args.model or str(bundled_model_path())
     try:
         meta = read_metadata(model)
-    except (ValueError, OSError) as err:
-        raise CliError(f"{model}: {err}") from None
+    except (MetadataError, OSError) as err:
+        raise CliError(str(err)) from None
     if not args.int8:
         print(json.dumps(meta, indent=2))
         return 0
     if not args.data:
         raise CliError("--int8 needs --data (labelled photos: its train split calibrates and checks).")
+    from ..export.quantize import quantize_int8
+
     try:
         result = quantize_int8(model, args.data, args.out, n_calibration=args.calibration)
     except (DataError, ModelError) as err:

@@ -1,7 +1,24 @@
-"""Export stage: ONNX files with metadata inside, ensembles, optional int8 quantisation."""
-from .onnx_export import (CloudNet, MemberGroup, build_metadata, export_ensemble, export_onnx, read_metadata,
-                          update_metadata)
-from .quantize import QuantizeResult, quantize_int8
+"""Export stage: ONNX files with metadata inside, ensembles, feature probes, int8 quantisation.
 
-__all__ = ["CloudNet", "MemberGroup", "QuantizeResult", "build_metadata", "export_ensemble", "export_onnx",
-           "quantize_int8", "read_metadata", "update_metadata"]
+Exporting a network needs torch; int8 quantisation and the metadata need only ONNX (Runtime).
+Names are imported on first use, so ``from cloudatlas.export import quantize_int8`` works in a
+runtime install without torch.
+"""
+from __future__ import annotations
+
+import importlib
+
+_WHERE = {
+    "CloudNet": ".onnx_export", "MemberGroup": ".onnx_export", "export_ensemble": ".onnx_export",
+    "export_onnx": ".onnx_export", "export_probe": ".probe",
+    "QuantizeResult": ".quantize", "quantize_int8": ".quantize",
+    "build_metadata": "..metadata", "read_metadata": "..metadata", "update_metadata": "..metadata",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name], __name__), name)

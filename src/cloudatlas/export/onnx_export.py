@@ -8,14 +8,13 @@ exposes the pooled ``embedding`` (for the cloud gate and data tools) and a class
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from ..inference.classifier import METADATA_KEY
-from ..labels import canonical_label, genus_name
+from ..labels import canonical_label
+from ..metadata import read_metadata, set_metadata, update_metadata
 
 OPSET = 17
 
@@ -97,28 +96,6 @@ class CloudNet(nn.Module):
         return tuple(outputs)
 
 
-def build_metadata(labels: list[str], img_size: int, arch: str, mean, std, **extra) -> dict:
-    from .. import __version__
-
-    return {
-        "format": "cloudatlas-onnx/1",
-        "name": extra.pop("name", f"cloudatlas-{arch}"),
-        "version": extra.pop("version", __version__),
-        "labels": list(labels),
-        "names": [genus_name(code) for code in labels],
-        "img_size": int(img_size),
-        "arch": arch,
-        "preprocessing": {
-            "input": "uint8 RGB, NHWC",
-            "resize": "shorter side to img_size, then centre crop img_size x img_size (bilinear)",
-            "orientation": "EXIF orientation applied",
-            "normalisation_in_graph": {"mean": list(mean), "std": list(std), "scale": 255},
-        },
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        **extra,
-    }
-
-
 def export_onnx(model: nn.Module | list[nn.Module] | list[MemberGroup], path: str | Path, metadata: dict,
                 gate: nn.Module | None = None, flip_tta: bool = False, fp16_weights: bool = False) -> Path:
     """Write ``model`` (a timm classifier, or an ensemble of them) with ``metadata`` to ``path``.
@@ -184,37 +161,6 @@ def store_weights_fp16(proto, min_elements: int = 1024) -> int:
     del graph.node[:]
     graph.node.extend(nodes + kept)
     return converted
-
-
-def set_metadata(proto, metadata: dict) -> None:
-    """Store ``metadata`` as JSON under the ``cloudatlas`` key of the model's metadata_props."""
-    for prop in list(proto.metadata_props):
-        if prop.key == METADATA_KEY:
-            proto.metadata_props.remove(prop)
-    entry = proto.metadata_props.add()
-    entry.key, entry.value = METADATA_KEY, json.dumps(metadata)
-
-
-def read_metadata(path: str | Path) -> dict:
-    import onnx
-
-    proto = onnx.load(str(path), load_external_data=False)
-    for prop in proto.metadata_props:
-        if prop.key == METADATA_KEY:
-            return json.loads(prop.value)
-    raise ValueError(f"{path}: no CloudAtlas metadata.")
-
-
-def update_metadata(path: str | Path, **changes) -> dict:
-    """Merge ``changes`` into a model file's metadata in place; returns the new metadata."""
-    import onnx
-
-    proto = onnx.load(str(path))
-    meta = read_metadata(path)
-    meta.update(changes)
-    set_metadata(proto, meta)
-    onnx.save(proto, str(path))
-    return meta
 
 
 def export_ensemble(run_dirs: list[str | Path], path: str | Path, flip_tta: bool = False,

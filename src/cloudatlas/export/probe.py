@@ -18,7 +18,8 @@ import torch
 from torch import nn
 
 from ..model import get_backbone
-from .onnx_export import OPSET, build_metadata, set_metadata
+from ..metadata import build_metadata, set_metadata
+from .onnx_export import OPSET
 
 PROBE_STAGES = (3, 4, 5, 6)  # EfficientNet stages whose maps are pooled (stride 16 and 32)
 

@@ -55,7 +55,7 @@ def quantize_int8(model_path: str | Path, data_dir: str | Path, out_path: str | 
 
     from ..evaluate import evaluate_samples
     from ..inference import Classifier
-    from .onnx_export import read_metadata, update_metadata
+    from ..metadata import read_metadata, update_metadata
 
     model_path = Path(model_path)
     out_path = Path(out_path) if out_path else model_path.with_name(model_path.stem + ".int8.onnx")

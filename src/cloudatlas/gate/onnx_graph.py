@@ -98,7 +98,7 @@ def attach_gate(model_path: str | os.PathLike, gate: LinearGate, out_path: str |
     """
     import onnx
 
-    from ..export.onnx_export import read_metadata, set_metadata
+    from ..metadata import read_metadata, set_metadata
 
     model_path = Path(model_path)
     out = Path(out_path) if out_path else model_path
