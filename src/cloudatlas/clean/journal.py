@@ -30,7 +30,7 @@ from ..imageio import is_image_file
 from ..labels import canonical_label
 
 TRASH_DIR = ".trash"
-STATE_DIR = ".cloudatlas"
+from ..cache import STATE_DIR
 JOURNAL_FILE = "journal.jsonl"
 FILE_OPS = ("move", "delete")
 OPS = ("move", "delete", "keep", "undo")

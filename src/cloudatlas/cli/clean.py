@@ -47,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
 
         print(Journal(root).log_text())
         return 0
-    if not _writable(root):
+    from ..cache import writable
+
+    if not writable(root):
         raise CliError(f"{root}: not writable; the cleaner moves files. Copy the data set first.")
 
     import threading
@@ -76,12 +78,6 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"cannot listen on {args.host}:{args.port} ({err.strerror}); try --port.") from None
     print(_summary_line(root), file=sys.stderr)
     return 0
-
-
-def _writable(root) -> bool:
-    import os
-
-    return os.access(root, os.W_OK) and bool(root.stat().st_mode & 0o222)
 
 
 def _summary_line(root) -> str:

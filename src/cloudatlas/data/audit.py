@@ -9,7 +9,6 @@ Also class counts and imbalance. Torch-free; every photo is read once and its ha
 from __future__ import annotations
 
 import base64
-import hashlib
 import html
 import io
 import json
@@ -19,52 +18,20 @@ from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
+from ..cache import bytes_sha256, dataset_cache_dir
 from ..imageio import ImageLoadError, is_image_file, load_image
 from ..labels import GENERA, canonical_label
 from .dataset import DataError, Sample, scan_folder
+from .phash import DEFAULT_MAX_DISTANCE, HASH_DECODE_SIZE, components, hamming_pairs, phash_image
 
-CACHE_ENV = "CLOUDATLAS_CACHE_DIR"
-STATE_DIR = ".cloudatlas"  # inside the data set: caches and the cleaner's journal
 HASH_CACHE = "hashes.json"
 HASH_CACHE_VERSION = 1
 
-DEFAULT_MAX_DISTANCE = 6  # pHash bits; the same threshold that groups split.csv
 DEFAULT_MIN_SIZE = 128  # shorter side in pixels; the model sees 224, so below this is mostly blur
 PHOTO_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "HEIF", "AVIF", "TIFF", "BMP"})
-_HASH_SIZE = 64  # decode only this many pixels (JPEG draft mode): pHash looks at 32x32 anyway
-
-
-# -- where derived data lives ------------------------------------------------------------------
-def cache_dir(root: str | Path) -> Path:
-    """Where hashes and embeddings of ``root`` are cached.
-
-    ``DATA/.cloudatlas`` when the data set is writable (the cache travels with the data);
-    otherwise, e.g. for a read-only shared copy, a per-user folder keyed by the data set's path.
-    ``$CLOUDATLAS_CACHE_DIR`` overrides both.
-    """
-    root = Path(root).resolve()
-    key = hashlib.sha1(str(root).encode()).hexdigest()[:16]
-    override = os.environ.get(CACHE_ENV)
-    if override:
-        return Path(override) / f"{root.name}-{key}"
-    inside = root / STATE_DIR
-    if _writable(inside) if inside.exists() else _writable(root):
-        return inside
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "cloudatlas" / "datasets" / f"{root.name}-{key}"
-
-
-def _writable(path: Path) -> bool:
-    """Writable and not marked read-only: root may write anywhere, but a folder without write
-    bits (a shared reference copy) is left alone even then."""
-    try:
-        return os.access(path, os.W_OK) and bool(path.stat().st_mode & 0o222)
-    except OSError:
-        return False
 
 
 def _write_json_atomic(path: Path, obj) -> None:
@@ -101,7 +68,6 @@ class PhotoHash:
 
 def hash_image_bytes(data: bytes, name: str) -> tuple[int | None, int, int, str, str | None]:
     """(pHash, width, height, format, error) of one file's bytes."""
-    import imagehash
     from PIL import Image
 
     if not data:
@@ -117,11 +83,10 @@ def hash_image_bytes(data: bytes, name: str) -> tuple[int | None, int, int, str,
     buffer = io.BytesIO(data)
     buffer.name = name  # so messages name the file, not "upload"
     try:
-        img = load_image(buffer, min_size=_HASH_SIZE)
+        img = load_image(buffer, min_size=HASH_DECODE_SIZE)
     except ImageLoadError as err:
         return None, width, height, fmt, str(err)
-    bits = imagehash.phash(img).hash.flatten()
-    return int(np.packbits(bits).view(">u8")[0]), width, height, fmt, None
+    return phash_image(img), width, height, fmt, None
 
 
 def hash_photos(root: str | Path, samples: list[Sample], workers: int = 1,
@@ -130,7 +95,7 @@ def hash_photos(root: str | Path, samples: list[Sample], workers: int = 1,
     from tqdm import tqdm
 
     root = Path(root)
-    cache_path = cache_dir(root) / HASH_CACHE
+    cache_path = dataset_cache_dir(root) / HASH_CACHE
     cached: dict[str, list] = {}
     if cache and cache_path.exists():
         try:
@@ -155,7 +120,7 @@ def hash_photos(root: str | Path, samples: list[Sample], workers: int = 1,
                              error=f"{sample.path.name}: could not be read ({err.strerror}).")
         phash, width, height, fmt, error = hash_image_bytes(data, sample.path.name)
         return PhotoHash(sample.key, sample.label, stat.st_size, stat.st_mtime_ns,
-                         hashlib.sha256(data).hexdigest(), phash, width, height, fmt, error)
+                         bytes_sha256(data), phash, width, height, fmt, error)
 
     bar = tqdm(total=len(samples), desc="hashing", unit="photo", disable=not progress if progress is not None else None,
                leave=False)
@@ -172,59 +137,6 @@ def hash_photos(root: str | Path, samples: list[Sample], workers: int = 1,
 
 
 # -- near-duplicate search ---------------------------------------------------------------------
-def popcount(x: np.ndarray) -> np.ndarray:
-    if hasattr(np, "bitwise_count"):  # NumPy >= 2
-        return np.bitwise_count(x)
-    table = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
-    return table[x.view(np.uint8).reshape(*x.shape, 8)].sum(axis=-1, dtype=np.uint8)
-
-
-def hamming_pairs(hashes: np.ndarray, max_distance: int, block: int = 1024
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All pairs ``i < j`` of 64-bit hashes within ``max_distance`` bits: (i, j, distance).
-
-    XOR and popcount over blocks of rows: N=10 000 photos is 10^8 cheap operations, about a
-    second, with memory bounded by ``block * N`` bytes.
-    """
-    hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
-    n = len(hashes)
-    found_i, found_j, found_d = [], [], []
-    for start in range(0, n, block):
-        rows = hashes[start:start + block]
-        dist = popcount(rows[:, None] ^ hashes[None, :])
-        i, j = np.nonzero(dist <= max_distance)
-        i = i + start
-        keep = j > i
-        found_i.append(i[keep])
-        found_j.append(j[keep])
-        found_d.append(dist[i[keep] - start, j[keep]])
-    if not found_i:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
-    return (np.concatenate(found_i).astype(np.int64), np.concatenate(found_j).astype(np.int64),
-            np.concatenate(found_d).astype(np.int64))
-
-
-def _components(n: int, pairs: Iterable[tuple[int, int]]) -> list[list[int]]:
-    """Connected components (union-find) with more than one member, each sorted."""
-    parent = list(range(n))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, j in pairs:
-        ri, rj = find(int(i)), find(int(j))
-        if ri != rj:
-            parent[max(ri, rj)] = min(ri, rj)
-    groups: dict[int, list[int]] = defaultdict(list)
-    for i in range(n):
-        groups[find(i)].append(i)
-    return [members for members in groups.values() if len(members) > 1]
-
-
 # -- the report --------------------------------------------------------------------------------
 @dataclass
 class FileProblem:
@@ -429,7 +341,7 @@ def audit(root: str | Path, max_distance: int = DEFAULT_MAX_DISTANCE, min_size: 
     pj = np.array([readable[k] for k in pj], dtype=np.int64)
     same_bytes = np.array([hashes[a].sha256 == hashes[b].sha256 for a, b in zip(pi, pj)], dtype=bool)
     report.n_near_duplicate_pairs = int((~same_bytes).sum()) if len(pi) else 0
-    groups = _components(len(hashes), zip(pi, pj))
+    groups = components(len(hashes), zip(pi, pj))
     group_of = {i: g for g, members in enumerate(groups) for i in members}
     widest = [0] * len(groups)
     for a, d in zip(pi, pd):

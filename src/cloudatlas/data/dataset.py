@@ -149,31 +149,15 @@ def _journal_moves(root: Path) -> dict[str, str]:
 
 
 def perceptual_groups(paths: list[Path], max_distance: int = 6) -> list[str]:
-    """Cluster near-duplicate photos (pHash within ``max_distance`` bits) into groups."""
-    import imagehash
-    from PIL import Image
+    """Cluster near-duplicate photos (pHash within ``max_distance`` bits, EXIF-upright) into groups."""
+    from .phash import near_duplicate_groups, phash_file
 
-    hashes = np.zeros((len(paths), 64), dtype=bool)
+    hashes = []
     for i, path in enumerate(paths):
-        try:
-            with Image.open(path) as img:
-                hashes[i] = imagehash.phash(img).hash.flatten()
-        except Exception:  # unreadable files get a group of their own
-            hashes[i] = np.random.default_rng(i).integers(0, 2, 64).astype(bool)
-    packed = np.packbits(hashes, axis=1).view(">u8").ravel()
-    parent = list(range(len(paths)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i in range(len(paths)):
-        dist = np.array([bin(int(x)).count("1") for x in packed[i + 1:] ^ packed[i]], dtype=int)
-        for j in np.nonzero(dist <= max_distance)[0] + i + 1:
-            parent[find(int(j))] = find(i)
-    return [str(find(i)) for i in range(len(paths))]
+        h = phash_file(path)
+        # an unreadable file gets a hash of its own, far from everything (a random 64-bit value)
+        hashes.append(h if h is not None else int(np.random.default_rng(i).integers(0, 2**63)))
+    return [str(g) for g in near_duplicate_groups(np.array(hashes, dtype=np.uint64), max_distance)]
 
 
 def group_split(samples: list[Sample], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:

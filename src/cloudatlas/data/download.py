@@ -26,7 +26,8 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 
 from ..imageio import ImageLoadError, load_image
-from .audit import DEFAULT_MAX_DISTANCE, hash_image_bytes, popcount, hash_photos
+from .audit import hash_image_bytes, hash_photos
+from .phash import DEFAULT_MAX_DISTANCE, popcount
 from .dataset import DataError, label_folder, name_candidates, scan_folder
 
 USER_AGENT = "cloudatlas-data-download/0.1 (+https://github.com/cloudatlas)"

@@ -10,7 +10,6 @@
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -18,11 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..imageio import ImageLoadError
-from .audit import cache_dir
+from ..cache import dataset_cache_dir
+from ..embeddings import EmbeddingCache, embed, file_item
 from .dataset import DataError, Sample, scan_folder
 
-EMBED_CACHE_VERSION = 1
 
 
 @dataclass
@@ -89,90 +87,24 @@ class LabelIssuesReport:
 
 
 # -- embeddings --------------------------------------------------------------------------------
-def _model_key(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()[:16]
-
-
-def embed_photos(root: str | Path, samples: list[Sample], classifier, batch_size: int = 32,
+def embed_photos(root: str | Path, samples: list[Sample], classifier, batch_size: int = 16,
                  progress: bool | None = None, cache: bool = True) -> tuple[np.ndarray, list[str | None]]:
     """Backbone embeddings of ``samples`` ``[N, D]`` and, per photo, an error message or None.
 
-    Cached in the data set's cache folder under the model's content hash; an entry is reused while
-    the file's size and modification time are unchanged. Unreadable photos get a zero row.
+    The one embedding pipeline (``cloudatlas.embeddings``), cached in the data set's cache folder
+    under the model's content hash; unreadable photos get a zero row.
     """
     from tqdm import tqdm
 
-    root = Path(root)
-    cache_path = cache_dir(root) / f"embeddings-{_model_key(classifier.path)}.npz"
-    known: dict[str, tuple[int, int, np.ndarray]] = {}
-    if cache and cache_path.exists():
-        try:
-            with np.load(cache_path, allow_pickle=False) as z:
-                if int(z["version"]) == EMBED_CACHE_VERSION:
-                    for key, size, mtime, vec in zip(z["keys"], z["sizes"], z["mtimes"], z["vectors"]):
-                        known[str(key)] = (int(size), int(mtime), vec)
-        except (OSError, ValueError, KeyError):
-            known = {}  # damaged cache: recompute
-
-    stats = []
-    for s in samples:
-        try:
-            st = s.path.stat()
-            stats.append((st.st_size, st.st_mtime_ns))
-        except OSError:
-            stats.append((0, 0))
-    vectors: list[np.ndarray | None] = [None] * len(samples)
-    errors: list[str | None] = [None] * len(samples)
-    todo = []
-    for i, (s, (size, mtime)) in enumerate(zip(samples, stats)):
-        hit = known.get(s.key)
-        if hit and hit[0] == size and hit[1] == mtime:
-            vectors[i] = hit[2]
-        else:
-            todo.append(i)
-
-    with tqdm(total=len(todo), desc="embedding", unit="photo", leave=False,
+    store = EmbeddingCache(dataset_cache_dir(root), classifier.path) if cache else None
+    with tqdm(total=len(samples), desc="embedding", unit="photo", leave=False,
               disable=None if progress is None else not progress) as bar:
-        for start in range(0, len(todo), batch_size):
-            batch, pixels = [], []
-            for i in todo[start:start + batch_size]:
-                try:
-                    pixels.append(classifier.preprocess(samples[i].path))
-                    batch.append(i)
-                except ImageLoadError as err:
-                    errors[i] = str(err)
-            if pixels:
-                # Already S x S, so embed's own preprocessing is a no-op copy.
-                for i, vec in zip(batch, classifier.embed(pixels, batch_size=len(pixels))):
-                    vectors[i] = vec.astype(np.float32)
-            bar.update(len(todo[start:start + batch_size]))
+        def advance(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
 
-    dim = next((v.shape[0] for v in vectors if v is not None), 0)
-    out = np.zeros((len(samples), dim), dtype=np.float32)
-    for i, v in enumerate(vectors):
-        if v is not None:
-            out[i] = v
-    if cache and todo:
-        ok = [i for i, v in enumerate(vectors) if v is not None]
-        merged = {k: v for k, v in known.items()}
-        for i in ok:
-            merged[samples[i].key] = (stats[i][0], stats[i][1], out[i])
-        keys = sorted(merged)
-        try:
-            cache_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache_path.with_name(f".{cache_path.stem}.tmp.npz")
-            np.savez(tmp, version=EMBED_CACHE_VERSION, keys=np.array(keys, dtype=str),
-                     sizes=np.array([merged[k][0] for k in keys], dtype=np.int64),
-                     mtimes=np.array([merged[k][1] for k in keys], dtype=np.int64),
-                     vectors=np.stack([merged[k][2] for k in keys]) if keys else np.zeros((0, dim), np.float32))
-            tmp.replace(cache_path)
-        except OSError:
-            pass  # caching is an optimisation only
-    return out, errors
+        return embed(classifier, [file_item(s.key, s.path) for s in samples], store, batch_size, advance)
 
 
 # -- out-of-fold probabilities and confident learning ------------------------------------------

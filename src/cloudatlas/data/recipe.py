@@ -37,7 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .audit import DEFAULT_MAX_DISTANCE, _components, hamming_pairs, hash_photos, popcount
+from .audit import hash_photos
+from .phash import DEFAULT_MAX_DISTANCE, near_duplicate_groups, phash_image, popcount
 from .dataset import DataError, Sample, group_split, read_split_file, scan_folder
 
 TRUST_LEVELS = ("label", "teacher")
@@ -192,8 +193,6 @@ def _hashes(samples: list[Sample], root: Path) -> np.ndarray:
 
 def crop_hashes(paths: list[Path], crops=BENCHMARK_CROPS) -> np.ndarray:
     """``[N, len(crops)]`` pHashes of centre crops (1.0 = the whole photo)."""
-    import imagehash
-
     from ..imageio import ImageLoadError, load_image
 
     out = np.zeros((len(paths), len(crops)), dtype=np.uint64)
@@ -205,8 +204,7 @@ def crop_hashes(paths: list[Path], crops=BENCHMARK_CROPS) -> np.ndarray:
         for j, c in enumerate(crops):
             w, h = img.size
             box = (round(w * (1 - c) / 2), round(h * (1 - c) / 2), round(w * (1 + c) / 2), round(h * (1 + c) / 2))
-            bits = imagehash.phash(img.crop(box)).hash.flatten()
-            out[i, j] = np.packbits(bits).view(">u8")[0]
+            out[i, j] = phash_image(img.crop(box))
     return out
 
 
@@ -228,12 +226,7 @@ def benchmark_leaks(candidates: list[Path], benchmark: list[Path], max_distance:
 
 def _groups(samples: list[SourcedSample], hashes: np.ndarray) -> list[str]:
     """Near-duplicate groups across all sources (pHash within the audit's distance)."""
-    i, j, _ = hamming_pairs(hashes, DEFAULT_MAX_DISTANCE)
-    group = [s.id for s in samples]
-    for members in _components(len(samples), zip(i, j)):
-        for m in members:
-            group[m] = samples[members[0]].id
-    return group
+    return [samples[g].id for g in near_duplicate_groups(hashes, DEFAULT_MAX_DISTANCE)]
 
 
 def _soft_conflicts(samples: list[SourcedSample]) -> list[SourcedSample]:

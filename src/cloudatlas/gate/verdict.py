@@ -28,14 +28,13 @@ import math
 import os
 import random
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from ..inference.verdict import VERDICTS, verdict_of
 from .data import not_cloud_files
 from .embeddings import EmbeddingCache, Embedded, GateSample, embed_samples
-from .fit import choose_threshold, fit_linear_gate
+from .fit import fit_linear_gate
 from .linear import LinearGate
 from .onnx_graph import attach_gate
 from .synthetic import ALL_STYLES, FIT_STYLES, synthetic_specs

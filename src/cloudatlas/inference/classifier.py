@@ -17,11 +17,11 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from ..imageio import ImageLoadError, ImageSource, center_square, load_image
+from ..imageio import DEFAULT_MAX_PIXELS, ImageLoadError, ImageSource, center_square, load_image
 from .verdict import verdict_of
 from ..labels import genus_name
+from ..metadata import METADATA_KEY
 
-METADATA_KEY = "cloudatlas"
 MODEL_ENV = "CLOUDATLAS_MODEL"
 BUNDLED_MODEL = "cloudatlas.onnx"
 
@@ -88,10 +88,12 @@ class ModelError(RuntimeError):
 class Classifier:
     """Load once, predict many: ``Classifier.load().predict("sky.jpg").label``."""
 
-    def __init__(self, model_path: str | os.PathLike, threads: int | None = None):
+    def __init__(self, model_path: str | os.PathLike, threads: int | None = None,
+                 max_pixels: int = DEFAULT_MAX_PIXELS):
         import onnxruntime as ort
 
         self.path = Path(model_path)
+        self.max_pixels = max_pixels  # larger images are refused before they are decoded
         if not self.path.is_file():
             raise ModelError(f"Model file not found: {self.path}")
         options = ort.SessionOptions()
@@ -119,8 +121,9 @@ class Classifier:
                                               else None)
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None, threads: int | None = None) -> "Classifier":
-        return cls(path or bundled_model_path(), threads=threads)
+    def load(cls, path: str | os.PathLike | None = None, threads: int | None = None,
+             max_pixels: int = DEFAULT_MAX_PIXELS) -> "Classifier":
+        return cls(path or bundled_model_path(), threads=threads, max_pixels=max_pixels)
 
     @property
     def name(self) -> str:
@@ -132,8 +135,14 @@ class Classifier:
 
     # -- preprocessing -------------------------------------------------------------------------
     def preprocess(self, source: ImageSource) -> np.ndarray:
-        """Decode any supported photo into the model's ``S x S x 3`` uint8 input."""
-        return center_square(load_image(source, min_size=self.img_size), self.img_size)
+        """Decode any supported photo into the model's ``S x S x 3`` uint8 input: the one
+        preprocessing every client uses (upright RGB, centre square, pixel cap, reduced-scale
+        decoding). Raises :class:`ImageLoadError` with a readable message."""
+        if isinstance(source, np.ndarray) and source.shape == (self.img_size, self.img_size, 3) \
+                and source.dtype == np.uint8:
+            return source  # already the model's input
+        return center_square(load_image(source, min_size=self.img_size, max_pixels=self.max_pixels),
+                             self.img_size)
 
     def _run(self, pixels: np.ndarray, names: Sequence[str]) -> list[np.ndarray]:
         return self.session.run(list(names), {self.input_name: pixels})
@@ -196,11 +205,16 @@ class Classifier:
                     results[i] = pred
         return results  # type: ignore[return-value]
 
+    def embed_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        """Backbone embeddings ``[N, D]`` of preprocessed ``[N, S, S, 3]`` uint8 inputs."""
+        return self._run(pixels, ["embedding"])[0]
+
     def embed(self, sources: Iterable[ImageSource], batch_size: int = 16) -> np.ndarray:
-        """Backbone embeddings ``[N, D]`` (for the cloud gate, label-issue search, duplicates)."""
+        """Backbone embeddings ``[N, D]`` of photos; for many photos with a cache and error
+        reports, use :func:`cloudatlas.embeddings.embed`."""
         sources = list(sources)
-        chunks = [self._run(np.stack([self.preprocess(s) for s in sources[i:i + batch_size]]),
-                            ["embedding"])[0] for i in range(0, len(sources), batch_size)]
+        chunks = [self.embed_pixels(np.stack([self.preprocess(s) for s in sources[i:i + batch_size]]))
+                  for i in range(0, len(sources), batch_size)]
         return np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
 
 

@@ -16,7 +16,7 @@ import anyio
 import numpy as np
 from PIL import Image
 
-from ..imageio import DEFAULT_MAX_PIXELS, ImageLoadError, center_square, load_image
+from ..imageio import DEFAULT_MAX_PIXELS, ImageLoadError
 from ..inference import Classifier, Prediction
 from ..labels import GENERA
 from .errors import ApiError, log
@@ -48,6 +48,7 @@ class ClassifierService:
     def __init__(self, classifier: Classifier, settings: ServiceSettings | None = None):
         self.classifier = classifier
         self.settings = settings or ServiceSettings()
+        classifier.max_pixels = self.settings.max_pixels  # the server's cap is the classifier's
         self._limiter: anyio.CapacityLimiter | None = None
 
     @classmethod
@@ -94,14 +95,14 @@ class ClassifierService:
     def _predict(self, upload: Upload, with_cam: bool) -> Prediction:
         clf = self.classifier
         try:
-            img = load_image(upload.file, min_size=clf.img_size, max_pixels=self.settings.max_pixels)
+            pixels = clf.preprocess(upload.file)
         except ImageLoadError as err:
             status, code = _STATUS.get(err.reason, (422, "unreadable_image"))
             raise ApiError(status, code, _friendly(str(err), err.reason)) from None
         except Exception:  # a decoder bug on a hostile file is still the file's problem, not a 500
             log.warning("decoder failed on %s", upload.filename, exc_info=True)
             raise ApiError(422, "unreadable_image", f"{upload.filename} could not be decoded as an image.") from None
-        return clf.predict_pixels(center_square(img, clf.img_size)[None], with_cam=with_cam)[0]
+        return clf.predict_pixels(pixels[None], with_cam=with_cam)[0]
 
 
 def _friendly(message: str, reason: str) -> str:

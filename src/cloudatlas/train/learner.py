@@ -11,7 +11,6 @@ import copy
 import hashlib
 import json
 import math
-import os
 import sys
 import time
 import warnings
@@ -25,13 +24,14 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from ..cache import user_cache_dir
 from ..evaluate.metrics import classification_report
 from .config import TrainConfig
 from .datasets import FeatureDataset, PhotoDataset, RandomFeatureCrop
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("CLOUDATLAS_CACHE_DIR", Path.home() / ".cache" / "cloudatlas"))
+    return user_cache_dir()
 
 
 @dataclass
