@@ -60,6 +60,16 @@ def _split(items: list, fractions: tuple[float, ...], seed: int) -> list[list]:
     return [items[a:b] for a, b in zip([0, *cuts], [*cuts, len(items)])]
 
 
+def clear_sky_parts(clear_sky_dir: str | os.PathLike, seed: int = 0) -> tuple[list, list, list]:
+    """Clear-sky photos that fit, calibrate and measure the clear-sky gate (fit, valid, held out)."""
+    return tuple(_split(not_cloud_files(clear_sky_dir), (CLEAR_FIT, CLEAR_VALID), seed))
+
+
+def not_sky_parts(not_sky_dir: str | os.PathLike, seed: int = 0) -> tuple[list, list]:
+    """Photos of other things that fit the sky gate, and those kept back to measure it."""
+    return tuple(_split(not_cloud_files(not_sky_dir), (NOT_SKY_FIT,), seed + 1))
+
+
 def recipe_gate_data(recipe, clear_sky_dir: str | os.PathLike, not_sky_dir: str | os.PathLike, seed: int = 0,
                      n_synthetic: int = 520, n_synthetic_heldout: int = 285) -> VerdictData:
     """The gates' images from a training recipe (``train.distill.Recipe`` or its path)."""
@@ -77,10 +87,10 @@ def recipe_gate_data(recipe, clear_sky_dir: str | os.PathLike, not_sky_dir: str 
         rows = read_split_file(root, scan_folder(root)) or []
         bench = [GateSample(f"cloud/benchmark:{s.key}", "cloud", "benchmark", s.path)
                  for s in rows if s.split == recipe.data.benchmark.get("split", "test")]
-    clear = [GateSample(f"clear/{p.name}", "clear_sky", "clear_sky", p) for p in not_cloud_files(clear_sky_dir)]
-    clear_fit, clear_valid, clear_held = _split(clear, (CLEAR_FIT, CLEAR_VALID), seed)
-    photos = [GateSample(f"photo/{p.name}", "photo", "not_sky", p) for p in not_cloud_files(not_sky_dir)]
-    photo_fit, photo_held = _split(photos, (NOT_SKY_FIT,), seed + 1)
+    clear = lambda paths: [GateSample(f"clear/{p.name}", "clear_sky", "clear_sky", p) for p in paths]
+    clear_fit, clear_valid, clear_held = map(clear, clear_sky_parts(clear_sky_dir, seed))
+    photos = lambda paths: [GateSample(f"photo/{p.name}", "photo", "not_sky", p) for p in paths]
+    photo_fit, photo_held = map(photos, not_sky_parts(not_sky_dir, seed))
     synth = lambda specs: [GateSample(s.key, "synthetic", s.style, s) for s in specs]
     return VerdictData(
         fit=clouds(data.train) + clear_fit + photo_fit + synth(synthetic_specs(n_synthetic, seed, FIT_STYLES)),
