@@ -8,6 +8,7 @@ import sys
 import zlib
 
 import numpy as np
+import pillow_heif  # a base dependency: a broken install must fail here, not skip
 import pytest
 from PIL import Image
 
@@ -19,21 +20,175 @@ def _save(img: Image.Image, path, **kw):
     return path
 
 
-def test_exif_orientation_is_applied(tmp_path):
-    img = Image.new("RGB", (80, 40), "red")
-    exif = Image.Exif()
-    exif[0x0112] = 6  # rotate 90° clockwise when shown
-    path = _save(img, tmp_path / "rotated.jpg", exif=exif.tobytes())
-    assert load_image(path).size == (40, 80)
+# -- pixels where a person sees them ---------------------------------------------------------------
+# Four colours no channel swap, inversion or lost alpha can turn into one another.
+QUADRANTS = {"top-left": (220, 40, 40), "top-right": (40, 190, 70),
+             "bottom-left": (40, 70, 220), "bottom-right": (240, 220, 50)}
+SIDE = 128
+GREYS = {"top-left": 255, "top-right": 170, "bottom-left": 85, "bottom-right": 20}
 
 
-@pytest.mark.parametrize("mode", ["L", "CMYK", "RGBA", "P", "I;16", "LA"])
-def test_colour_modes_become_rgb(tmp_path, mode):
-    img = Image.new("RGB", (30, 30), (10, 120, 200)).convert(mode)
-    fmt = "TIFF" if mode in ("CMYK", "I;16") else "PNG"
-    path = _save(img, tmp_path / f"x.{fmt.lower()}", format=fmt)
+def quadrant_array(width: int, height: int, colours=QUADRANTS) -> np.ndarray:
+    """HxWxC uint8: each quadrant one colour (a tuple) or grey level (an int)."""
+    first = next(iter(colours.values()))
+    arr = np.zeros((height, width, len(first) if isinstance(first, tuple) else 1), np.uint8)
+    h, w = height // 2, width // 2
+    for name, (rows, cols) in {"top-left": (slice(0, h), slice(0, w)), "top-right": (slice(0, h), slice(w, None)),
+                               "bottom-left": (slice(h, None), slice(0, w)),
+                               "bottom-right": (slice(h, None), slice(w, None))}.items():
+        arr[rows, cols] = colours[name]
+    return arr if arr.shape[2] > 1 else arr[..., 0]
+
+
+def quadrant_means(img: Image.Image) -> dict[str, np.ndarray]:
+    """Mean RGB of the middle of each quadrant (away from edges that JPEG smears)."""
+    assert img.mode == "RGB"
+    arr = np.asarray(img, dtype=np.float64)
+    h, w = arr.shape[0] // 2, arr.shape[1] // 2
+    mh, mw = h // 4, w // 4
+    return {"top-left": arr[mh:h - mh, mw:w - mw].mean((0, 1)),
+            "top-right": arr[mh:h - mh, w + mw:2 * w - mw].mean((0, 1)),
+            "bottom-left": arr[h + mh:2 * h - mh, mw:w - mw].mean((0, 1)),
+            "bottom-right": arr[h + mh:2 * h - mh, w + mw:2 * w - mw].mean((0, 1))}
+
+
+def assert_quadrants(img: Image.Image, expected: dict, tolerance: float):
+    got = quadrant_means(img)
+    for name, colour in expected.items():
+        colour = np.broadcast_to(np.asarray(colour, dtype=np.float64), (3,))
+        assert np.abs(got[name] - colour).max() <= tolerance, (name, got[name].round(1).tolist(), colour.tolist())
+
+
+def _over_white(rgb, alpha: int):
+    return tuple(round((c * alpha + 255 * (255 - alpha)) / 255) for c in rgb)
+
+
+def _grey(rgb) -> int:
+    r, g, b = rgb
+    return round((r * 299 + g * 587 + b * 114) / 1000)  # ITU-R 601, as every decoder converts
+
+
+def _png16(arr16: np.ndarray) -> bytes:
+    """A 16-bit-per-channel PNG (RGB or RGBA) written by hand: Pillow cannot write one."""
+    height, width, channels = arr16.shape
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + arr16[y].astype(">u2").tobytes() for y in range(height))
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, {3: 2, 4: 6}[channels], 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))
+
+
+def _with_alpha(alphas: dict) -> np.ndarray:
+    """The quadrant colours as RGBA; where transparent, black underneath (never white by accident)."""
+    rgb = quadrant_array(SIDE, SIDE)
+    alpha = quadrant_array(SIDE, SIDE, alphas)
+    rgb[alpha == 0] = 0
+    return np.dstack([rgb, alpha])
+
+
+ALPHAS = {"top-left": 0, "top-right": 128, "bottom-left": 255, "bottom-right": 255}
+EXPECTED_OVER_WHITE = {name: _over_white(QUADRANTS[name], a) for name, a in ALPHAS.items()}
+EXPECTED_GREY = {name: _grey(c) for name, c in QUADRANTS.items()}
+
+
+def _palette_with_transparent_top_left(path):
+    img = Image.fromarray(quadrant_array(SIDE, SIDE)).quantize(8)
+    img.save(path, transparency=img.getpixel((5, 5)))
+
+
+def _grey_alpha(path):
+    grey = quadrant_array(SIDE, SIDE, EXPECTED_GREY)
+    Image.fromarray(np.dstack([grey, quadrant_array(SIDE, SIDE, ALPHAS)])).save(path)  # mode LA
+
+
+def _grey_16bit(fmt):
+    def make(path):
+        levels = quadrant_array(SIDE, SIDE, GREYS).astype(np.uint16) * 257  # 0..65535: white is 65535
+        Image.fromarray(levels).save(path, format=fmt)  # mode I;16
+        assert Image.open(path).mode.startswith("I;16")
+    return make
+
+
+def _bilevel(path):
+    Image.fromarray(quadrant_array(SIDE, SIDE, {"top-left": 255, "top-right": 0, "bottom-left": 0,
+                                            "bottom-right": 255})).convert("1").save(path)
+
+
+def _rgba(path, **kw):
+    Image.fromarray(_with_alpha(ALPHAS), "RGBA").save(path, **kw)
+
+
+# name: (write the file, the colours a person sees in each quadrant, tolerance per channel)
+COLOUR_FILES = {
+    "cmyk.jpg": (lambda p: Image.fromarray(quadrant_array(SIDE, SIDE)).convert("CMYK").save(p, quality=95),
+                 QUADRANTS, 8),
+    "cmyk.tif": (lambda p: Image.fromarray(quadrant_array(SIDE, SIDE)).convert("CMYK").save(p), QUADRANTS, 1),
+    "grey.png": (lambda p: Image.fromarray(quadrant_array(SIDE, SIDE)).convert("L").save(p), EXPECTED_GREY, 1),
+    "grey.jpg": (lambda p: Image.fromarray(quadrant_array(SIDE, SIDE)).convert("L").save(p, quality=95),
+                 EXPECTED_GREY, 4),
+    "grey-alpha.png": (_grey_alpha, {n: _over_white((g, g, g), ALPHAS[n]) for n, g in EXPECTED_GREY.items()}, 1),
+    "bilevel.png": (_bilevel, {"top-left": 255, "top-right": 0, "bottom-left": 0, "bottom-right": 255}, 0),
+    "palette.png": (lambda p: Image.fromarray(quadrant_array(SIDE, SIDE)).quantize(8).save(p), QUADRANTS, 4),
+    "palette.gif": (lambda p: Image.fromarray(quadrant_array(SIDE, SIDE)).save(p), QUADRANTS, 4),
+    "palette-transparent.png": (_palette_with_transparent_top_left,
+                                {**QUADRANTS, "top-left": (255, 255, 255)}, 4),
+    "rgba.png": (_rgba, EXPECTED_OVER_WHITE, 1),
+    "rgba-lossless.webp": (lambda p: _rgba(p, lossless=True), EXPECTED_OVER_WHITE, 1),
+    "grey-16bit.png": (_grey_16bit("PNG"), GREYS, 1),
+    "grey-16bit.tif": (_grey_16bit("TIFF"), GREYS, 1),
+    "rgb-16bit.png": (lambda p: p.write_bytes(_png16(quadrant_array(SIDE, SIDE).astype(np.uint16) * 257)),
+                      QUADRANTS, 1),
+    "rgba-16bit.png": (lambda p: p.write_bytes(_png16(_with_alpha(ALPHAS).astype(np.uint16) * 257)),
+                       EXPECTED_OVER_WHITE, 1),
+    "photo.heic": (lambda p: Image.fromarray(quadrant_array(SIDE, SIDE)).save(p, format="HEIF", quality=90),
+                   QUADRANTS, 16),
+}
+
+
+@pytest.mark.parametrize("name", list(COLOUR_FILES))
+def test_every_colour_kind_decodes_to_the_colours_a_person_sees(tmp_path, name):
+    write, expected, tolerance = COLOUR_FILES[name]
+    path = tmp_path / name
+    write(path)
     out = load_image(path)
-    assert out.mode == "RGB" and out.size == (30, 30)
+    assert out.mode == "RGB" and out.size == (SIDE, SIDE)
+    assert_quadrants(out, expected, tolerance)
+    shrunk = load_image(path.read_bytes(), min_size=SIDE // 4)  # decoded or box-averaged at half size
+    assert shrunk.mode == "RGB" and SIDE // 4 <= shrunk.width < SIDE
+    assert_quadrants(shrunk, expected, tolerance)
+
+
+# How each EXIF orientation stores the picture a person sees (TIFF/EXIF 2.3, tag 0x0112: where the
+# stored rows and columns start). A viewer undoes this; so must load_image.
+STORED_AS = {
+    1: lambda a: a,
+    2: lambda a: a[:, ::-1],  # mirrored left-right
+    3: lambda a: a[::-1, ::-1],  # upside down
+    4: lambda a: a[::-1, :],  # mirrored top-bottom
+    5: lambda a: a.transpose(1, 0, 2),  # stored row 0 is the left column, top to bottom
+    6: lambda a: np.rot90(a, 1),  # stored row 0 is the right column: shown rotated 90° clockwise
+    7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),  # stored row 0 is the right column, bottom to top
+    8: lambda a: np.rot90(a, -1),  # stored row 0 is the left column, bottom to top: shown rotated 90° ccw
+}
+
+
+@pytest.mark.parametrize("min_size", [None, 60], ids=["full size", "shrunk"])
+@pytest.mark.parametrize("fmt", ["jpg", "png"])  # a JPEG shrinks in draft mode, a PNG after decoding
+@pytest.mark.parametrize("orientation", list(STORED_AS))
+def test_exif_orientation_puts_each_corner_where_a_person_sees_it(tmp_path, orientation, fmt, min_size):
+    seen = quadrant_array(480, 320)  # landscape, as a person sees it
+    stored = np.ascontiguousarray(STORED_AS[orientation](seen))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = _save(Image.fromarray(stored), tmp_path / f"orientation-{orientation}.{fmt}", exif=exif.tobytes(),
+                 **({"quality": 95} if fmt == "jpg" else {}))
+    assert Image.open(path).getexif()[0x0112] == orientation
+    out = load_image(path, min_size=min_size)
+    assert out.width > out.height and out.width * 320 == out.height * 480
+    assert out.height == 320 if min_size is None else 60 <= out.height < 320
+    assert_quadrants(out, QUADRANTS, 8)
 
 
 def test_transparent_png_is_composited_on_white(tmp_path):
@@ -43,7 +198,6 @@ def test_transparent_png_is_composited_on_white(tmp_path):
 
 
 def test_heic_from_an_iphone_loads(tmp_path):
-    pillow_heif = pytest.importorskip("pillow_heif")
     pillow_heif.register_heif_opener()
     path = _save(Image.new("RGB", (64, 48), (90, 140, 220)), tmp_path / "IMG_0001.HEIC", format="HEIF")
     out = load_image(path)
@@ -254,7 +408,7 @@ def _photo_12mp(path, make):
 
 
 def _save_heic(img, path):
-    pytest.importorskip("pillow_heif").register_heif_opener()
+    pillow_heif.register_heif_opener()
     img.save(path, format="HEIF", quality=50)
 
 
