@@ -129,3 +129,8 @@ def test_train_recipe_distils_one_network_with_its_recipe_inside(recipe_file, tm
     assert abs(sum(probs) - 1) < 1e-4
     # one backbone pass per photo (and its mirror image): a single network, not an ensemble
     assert "ensemble" not in meta and meta["test_time_augmentation"] == "horizontal flip"
+    # the held-out part of the recipe is measured per source, labels as the decisions left them
+    from cloudatlas.evaluate.evaluate import evaluate_recipe_part
+
+    held = evaluate_recipe_part(model, path, "holdout", progress=False)
+    assert set(held.per_source) == {"b"} and held.report.n == held.per_source["b"]["n"] > 0

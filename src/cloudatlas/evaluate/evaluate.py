@@ -32,11 +32,15 @@ class EvalResult:
     unreadable: list[str] = field(default_factory=list)
     unknown_labels: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    per_source: dict | None = None  # recipe parts: figures per source
 
     def to_dict(self) -> dict:
-        return {**self.report.to_dict(), "split": self.split, "model": self.model,
-                "unreadable": self.unreadable, "unknown_labels": self.unknown_labels,
-                "seconds": round(self.seconds, 1)}
+        out = {**self.report.to_dict(), "split": self.split, "model": self.model,
+               "unreadable": self.unreadable, "unknown_labels": self.unknown_labels,
+               "seconds": round(self.seconds, 1)}
+        if self.per_source is not None:
+            out["per_source"] = self.per_source
+        return out
 
     def top_losses(self, k: int = 16) -> list[dict]:
         """The ``k`` wrong predictions with the highest loss (lowest probability of the given label)."""
@@ -95,6 +99,31 @@ def evaluate(model: str | Path | Classifier | None, data_dir: str | Path, split:
         result = evaluate_samples(clf, select_samples(data_dir, split), split, batch_size, progress)
     except DataError as err:
         raise DataError(f"{data_dir}: {err}") from None
+    if out is not None:
+        write_outputs(result, Path(out))
+    return result
+
+
+def evaluate_recipe_part(model: str | Path | Classifier | None, recipe, part: str = "holdout",
+                         out: str | Path | None = None, progress: bool = True) -> EvalResult:
+    """Score a model on one part ('valid', 'holdout', 'train') of a training recipe's data,
+    labels as the recipe's decisions left them. ``recipe``: a ``cloudatlas.recipe.Recipe`` or path."""
+    from ..data.recipe import assemble
+    from ..recipe import Recipe
+
+    if not hasattr(recipe, "data"):
+        recipe = Recipe.load(recipe)
+    parts = assemble(recipe.data).parts()
+    if part not in parts or part == "transfer":
+        raise DataError(f"Unknown recipe part {part!r}: use valid, holdout or train.")
+    clf = model if isinstance(model, Classifier) else Classifier.load(model)
+    result = evaluate_samples(clf, parts[part], part, progress=progress)
+    result.per_source = {}
+    for source in sorted({s.source for s in result.samples}):
+        idx = [i for i, s in enumerate(result.samples) if s.source == source]
+        r = classification_report([clf.labels.index(result.samples[i].label) for i in idx],
+                                  result.probabilities[idx].argmax(1), clf.labels)
+        result.per_source[source] = {"accuracy": r.accuracy, "macro_f1": r.macro_f1, "n": r.n}
     if out is not None:
         write_outputs(result, Path(out))
     return result
