@@ -5,12 +5,18 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test install install-dev browser bench clean-venv
+STATIC := src/cloudatlas/server/static
+ORT_DIST := node_modules/onnxruntime-web/dist
+VENDOR := $(STATIC)/vendor/ort
+NPM := npm --no-audit --no-fund --loglevel=error
 
-serve: $(VENV)/.installed
+.PHONY: serve test install install-dev browser node vendor bench clean-venv
+
+serve: $(VENV)/.installed vendor
 	$(BIN)/cloudatlas serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-dev browser
+# node_modules/.dev first: it installs axe-core too, and vendor then copies from that install.
+test: $(VENV)/.installed-dev browser node_modules/.dev vendor
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev
@@ -36,6 +42,30 @@ $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
 # Browser tests use Debian's Chromium (Playwright's own download cannot work offline).
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+# The page runs the model in the browser with onnxruntime-web (from npm, pinned in package-lock.json).
+# Only the files the page loads are copied into static/vendor (gitignored), with a gzip copy of the
+# 14 MB WebAssembly binary that the server sends to browsers that accept it (about 3.7 MB).
+vendor: $(VENDOR)/.copied
+
+$(VENDOR)/.copied: node_modules/.runtime
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)
+	cp $(ORT_DIST)/ort.wasm.bundle.min.mjs $(ORT_DIST)/ort-wasm-simd-threaded.wasm $(VENDOR)/
+	gzip -9 -k -n $(VENDOR)/ort-wasm-simd-threaded.wasm
+	touch $@
+
+# The runtime only (serve), unless the full install (test) is already up to date.
+node_modules/.runtime: package-lock.json | node
+	@if [ node_modules/.dev -nt package-lock.json ]; then :; else $(NPM) ci --omit=dev; fi
+	touch $@
+
+# Everything in package.json, axe-core included (the page tests run it).
+node_modules/.dev: package-lock.json | node
+	$(NPM) ci
+	touch $@
+
+node:
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
 
 clean-venv:
 	rm -rf $(VENV)
