@@ -28,6 +28,7 @@ from ..inference import Classifier
 from .docs import install_docs
 from .errors import error_payload, install_error_handlers
 from .headers import SecurityHeaders
+from .pwa import install_pwa
 from .schemas import ClassifyResponse, ErrorResponse, HealthResponse, LabelsResponse
 from .service import ClassifierService, ServiceSettings
 from .uploads import FIELD, read_photo_upload
@@ -109,6 +110,7 @@ def create_app(model_path: str | os.PathLike | None = None, max_upload_mb: float
     async def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
+    install_pwa(app, STATIC, API)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 

@@ -1,11 +1,12 @@
 """Security headers on every response; a strict Content-Security-Policy on the web page.
 
 The page loads nothing from other origins (no CDN), and the policy makes sure it never will.
+'wasm-unsafe-eval' lets the page compile the model runtime's WebAssembly (its own static file).
 A plain ASGI middleware: it touches only the response start, never the streamed request body.
 """
 from __future__ import annotations
 
-PAGE_CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+PAGE_CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self' 'wasm-unsafe-eval'; "
             "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 

@@ -53,6 +53,24 @@ class LabelsResponse(BaseModel):
     labels: list[Genus]
 
 
+class ModelFile(BaseModel):
+    """What a browser needs to run the model itself: the file, and how to read its outputs."""
+    name: str = Field(examples=["cloudatlas-efficientnet_lite0"])
+    version: str = Field(examples=["0.1.0"])
+    sha256: str = Field(description="hash of the model file: a new file is a new model for every cache")
+    url: str = Field(description="where to fetch the file (its URL carries the hash, so caches never mix "
+                                 "two models)", examples=["/model.onnx?v=3f2a9c0d1e4b"])
+    bytes: int = Field(description="size of the file", examples=[19431726])
+    img_size: int = Field(description="the model's input is uint8 RGB [N, img_size, img_size, 3]", examples=[320])
+    input: str = Field(description="name of the input tensor", examples=["image"])
+    outputs: list[str] = Field(description="names of the output tensors",
+                               examples=[["probabilities", "embedding", "cam", "cloud_score"]])
+    labels: list[str] = Field(description="genus codes, in the order of the probabilities")
+    names: list[str] = Field(description="genus names, in the same order")
+    cloud_threshold: float | None = Field(description="the sky gate's threshold (null: no gate)")
+    clear_sky_threshold: float | None = Field(description="the clear-sky gate's threshold (null: no clear-sky gate)")
+
+
 class HealthResponse(BaseModel):
     status: str = Field(examples=["ok"])
     model: ModelInfo

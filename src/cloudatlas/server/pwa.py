@@ -1,0 +1,122 @@
+"""What the page needs to run the model on the device and offline.
+
+    GET /api/v1/model          labels, input size, thresholds and the file's hash (JSON)
+    GET /model.onnx?v=HASH     the model bytes, with a strong ETag (the file's SHA-256)
+    GET /sw.js                 the service worker, at the root so that it may serve the whole site
+    GET /manifest.webmanifest  the web app manifest (add to home screen)
+    GET /static/vendor/ort/*   onnxruntime-web, gzip-compressed when the browser accepts it
+
+The service worker is sent with a first line naming this build: a hash of every static file and
+of the model, and the list of files to keep. Browsers compare service-worker scripts byte for
+byte, so a new page, runtime or model makes them install the new worker, which caches the new
+files and drops the old ones; nothing has to be bumped by hand.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, Response
+
+from .schemas import ModelFile
+from .service import ClassifierService
+
+MODEL_URL = "/model.onnx"
+VENDOR = "/static/vendor/ort"
+SHORT_HASH = 12  # in URLs and cache names; the ETag carries the whole hash
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"  # may be stored, but asked about again each time
+
+
+@lru_cache(maxsize=8)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, computed once per (path, size, mtime): a replaced model gets a new hash."""
+    st = os.stat(path)
+    return _file_sha256(str(path), st.st_size, st.st_mtime_ns)
+
+
+def model_file(service: ClassifierService) -> ModelFile:
+    clf = service.classifier
+    sha = file_sha256(clf.path)
+    return ModelFile(name=clf.name, version=clf.version, sha256=sha, url=f"{MODEL_URL}?v={sha[:SHORT_HASH]}",
+                     bytes=clf.path.stat().st_size, img_size=clf.img_size, input=clf.input_name,
+                     outputs=sorted(clf.outputs), labels=clf.labels, names=clf.names,
+                     cloud_threshold=clf.gate_threshold, clear_sky_threshold=clf.clear_threshold)
+
+
+# Served at their own URLs (/, /sw.js, /manifest.webmanifest), not under /static.
+_AT_ROOT = {"index.html", "sw.js", "manifest.webmanifest"}
+
+
+def _static_files(static: Path) -> list[Path]:
+    """Every file the page may load: dotfiles and the gzip copies (sent in place of the originals) left out."""
+    return sorted(p for p in static.rglob("*") if p.is_file() and not p.name.startswith(".")
+                  and p.suffix != ".gz" and str(p.relative_to(static)) not in _AT_ROOT)
+
+
+def service_worker_source(static: Path, model: ModelFile) -> str:
+    files = _static_files(static)
+    digest = hashlib.sha256(model.sha256.encode())
+    for path in files:
+        digest.update(str(path.relative_to(static)).encode() + b"\0" + file_sha256(path).encode())
+    shell = ["/", "/manifest.webmanifest", "/api/v1/model", "/api/v1/labels"]
+    shell += ["/static/" + p.relative_to(static).as_posix() for p in files]
+    build = {"version": digest.hexdigest()[:SHORT_HASH], "model": {"url": model.url, "sha256": model.sha256},
+             "shell": shell}
+    return f"const BUILD = {json.dumps(build)};\n" + (static / "sw.js").read_text()
+
+
+def install_pwa(app: FastAPI, static: Path, api: str) -> None:
+    """Add the routes above; call before mounting ``static`` at /static (the vendor route must win)."""
+
+    @app.get(f"{api}/model", response_model=ModelFile, tags=["labels"],
+             summary="The model file and how to run it (for on-device inference)")
+    async def model_description(request: Request) -> ModelFile:
+        return model_file(request.app.state.service)
+
+    @app.get(MODEL_URL, include_in_schema=False)
+    async def model_bytes(request: Request) -> Response:
+        info = model_file(request.app.state.service)
+        etag = f'"sha256-{info.sha256}"'
+        # With the current hash in the URL the bytes never change; any other URL must ask again.
+        cache = IMMUTABLE if request.query_params.get("v") == info.sha256[:SHORT_HASH] else REVALIDATE
+        headers = {"etag": etag, "cache-control": cache}
+        if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+            return Response(status_code=304, headers=headers)
+        path = request.app.state.service.classifier.path
+        return FileResponse(path, media_type="application/octet-stream", headers=headers)
+
+    @app.get("/sw.js", include_in_schema=False)
+    async def service_worker(request: Request) -> Response:
+        source = service_worker_source(static, model_file(request.app.state.service))
+        return Response(source, media_type="text/javascript", headers={"cache-control": REVALIDATE})
+
+    @app.get("/manifest.webmanifest", include_in_schema=False)
+    async def manifest() -> FileResponse:
+        return FileResponse(static / "manifest.webmanifest", media_type="application/manifest+json")
+
+    @app.get(VENDOR + "/{name}", include_in_schema=False)
+    async def vendor(name: str, request: Request) -> FileResponse:
+        """The runtime's files; its 14 MB WebAssembly binary goes gzip-compressed (3.7 MB) when it can."""
+        path = static / "vendor" / "ort" / name
+        if name.startswith(".") or not path.is_file():
+            raise HTTPException(404, "Not Found")
+        media = {".wasm": "application/wasm", ".mjs": "text/javascript"}.get(path.suffix)
+        headers = {"cache-control": REVALIDATE, "vary": "accept-encoding"}
+        packed = path.with_name(name + ".gz")
+        if packed.is_file() and "gzip" in request.headers.get("accept-encoding", ""):
+            headers["content-encoding"] = "gzip"
+            return FileResponse(packed, media_type=media, headers=headers)
+        return FileResponse(path, media_type=media, headers=headers)
