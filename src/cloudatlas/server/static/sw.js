@@ -1,0 +1,70 @@
+// CloudAtlas service worker: after one visit the page, the runtime and the model work offline.
+// Served at /sw.js (scope: the whole site) by server/pwa.py, which prepends
+//   const BUILD = {version, model: {url, sha256}, shell: [urls]};
+// naming this build. A new page, runtime or model changes BUILD, so the browser installs the
+// new worker, which caches the new files and deletes the caches of the old ones.
+/* global BUILD */
+"use strict";
+
+const SHELL_CACHE = `cloudatlas-shell-${BUILD.version}`;
+const MODEL_CACHE = `cloudatlas-model-${BUILD.model.sha256.slice(0, 12)}`; // keyed by the model's hash
+const FRESH_FIRST = ["/", "/api/v1/model", "/api/v1/labels"]; // small, and newer is better when online
+
+self.addEventListener("install", (event) => {
+  event.waitUntil((async () => {
+    const shell = await caches.open(SHELL_CACHE);
+    // A missing optional file (a genus drawing not made yet) must not stop the rest.
+    await Promise.all(BUILD.shell.map((url) => shell.add(url).catch(() => undefined)));
+    const model = await caches.open(MODEL_CACHE);
+    if (!(await model.match(BUILD.model.url))) await model.add(BUILD.model.url);
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    const keep = new Set([SHELL_CACHE, MODEL_CACHE]);
+    for (const name of await caches.keys()) {
+      if (name.startsWith("cloudatlas-") && !keep.has(name)) await caches.delete(name);
+    }
+    await self.clients.claim(); // the page that installed us is served from the cache from now on
+  })());
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET") return; // uploads go to the server as they are
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (url.pathname === "/model.onnx") {
+    event.respondWith(cacheFirst(request, MODEL_CACHE));
+  } else if (FRESH_FIRST.includes(url.pathname)) {
+    // the page is cached as "/" whatever its query string (e.g. ?source=homescreen)
+    event.respondWith(networkFirst(request, url.pathname === "/" ? "/" : request));
+  } else if (BUILD.shell.includes(url.pathname)) {
+    event.respondWith(cacheFirst(request, SHELL_CACHE));
+  }
+});
+
+async function cacheFirst(request, cacheName) {
+  const cache = await caches.open(cacheName);
+  const hit = await cache.match(request);
+  if (hit) return hit;
+  const response = await fetch(request);
+  if (response.ok && response.status === 200) cache.put(request, response.clone());
+  return response;
+}
+
+// Online: the newest page and metadata (and the cache refreshed); offline: the cached copy.
+async function networkFirst(request, cacheKey) {
+  const cache = await caches.open(SHELL_CACHE);
+  try {
+    const response = await fetch(request);
+    if (response.ok) await cache.put(cacheKey, response.clone());
+    return response;
+  } catch (err) {
+    const hit = await cache.match(cacheKey);
+    if (hit) return hit;
+    throw err;
+  }
+}
