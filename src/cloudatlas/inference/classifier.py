@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -190,15 +191,31 @@ class Classifier:
         """Many photos; an unreadable one yields its :class:`ImageLoadError` in its place."""
         sources = list(sources)
         results: list[Prediction | ImageLoadError | None] = [None] * len(sources)
-        for start in range(0, len(sources), batch_size):
-            arrays, slots = [], []
-            for i in range(start, min(start + batch_size, len(sources))):
-                try:
-                    arrays.append(self.preprocess(sources[i]))
-                    slots.append(i)
-                except ImageLoadError as err:
-                    results[i] = err
-            if arrays:
+
+        def prepare(i: int) -> np.ndarray | ImageLoadError:
+            try:
+                return self.preprocess(sources[i])
+            except ImageLoadError as err:
+                return err
+
+        # Decoding releases the GIL: threads decode the next batch while ONNX Runtime runs the
+        # network on this one (double buffering, so memory stays at two batches).
+        starts = list(range(0, len(sources), batch_size))
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            submit = lambda start: [pool.submit(prepare, i) for i in range(start, min(start + batch_size, len(sources)))]
+            pending = submit(starts[0]) if starts else []
+            for n, start in enumerate(starts):
+                current, pending = pending, (submit(starts[n + 1]) if n + 1 < len(starts) else [])
+                arrays, slots = [], []
+                for i, future in enumerate(current, start):
+                    item = future.result()
+                    if isinstance(item, ImageLoadError):
+                        results[i] = item
+                    else:
+                        arrays.append(item)
+                        slots.append(i)
+                if not arrays:
+                    continue
                 for i, pred in zip(slots, self.predict_pixels(np.stack(arrays))):
                     if isinstance(sources[i], (str, os.PathLike)):
                         pred.file = str(sources[i])
