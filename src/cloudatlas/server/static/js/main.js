@@ -23,7 +23,7 @@ let deviceFailed = false; // the runtime could not start here: the server answer
 let photoUrl = null;
 let inFlight = 0;  // number of the newest photo: an older answer arriving late is dropped
 
-fetch(`${API}/labels`)
+const generaReady = fetch(`${API}/labels`)
   .then((r) => (r.ok ? r.json() : { labels: [] }))
   .then((data) => ui.setGenera(data.labels))
   .catch(() => { /* the cards then show only names */ });
@@ -82,7 +82,7 @@ async function handleFile(file) {
   try {
     const { answer, note } = await classify(file);
     if (ticket !== inFlight) return;
-    show(answer, note);
+    await show(answer, note);
   } catch (err) {
     if (ticket !== inFlight || err.name === "AbortError") return;
     ui.setStatus("");
@@ -110,7 +110,8 @@ async function classify(file) {
   }
 }
 
-function show(answer, note = "") {
+async function show(answer, note = "") {
+  await generaReady; // the cards' descriptions
   state.lastAnswer = answer;
   ui.render(answer, note);
 }
@@ -149,7 +150,7 @@ async function freezeLive() {
   if (photoUrl) URL.revokeObjectURL(photoUrl);
   photoUrl = URL.createObjectURL(frozen.photo);
   ui.showPhoto(photoUrl);
-  show(frozen.answer);
+  await show(frozen.answer);
 }
 
 function stopLive() {
