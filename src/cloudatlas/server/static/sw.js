@@ -37,7 +37,8 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (url.pathname === "/model.onnx") {
-    event.respondWith(cacheFirst(request, MODEL_CACHE));
+    // Only this build's model is kept; another (a newer one, before its worker takes over) passes through.
+    event.respondWith(url.pathname + url.search === BUILD.model.url ? cacheFirst(request, MODEL_CACHE) : fetch(request));
   } else if (FRESH_FIRST.includes(url.pathname)) {
     // the page is cached as "/" whatever its query string (e.g. ?source=homescreen)
     event.respondWith(networkFirst(request, url.pathname === "/" ? "/" : request));
