@@ -143,11 +143,16 @@ def train_recipe(recipe_path: str | os.PathLike, out: str | os.PathLike, **overr
                          config.freeze_to, config.seed]
     augment = PhotoDataset(images, [0] * len(images), train_transform(size, spec.mean, spec.std), as_tensor=True)
     views = learner.cached(augment, config.cache_views, "train views")
-    plain = PhotoDataset(images, [0] * len(images), eval_transform(size, spec.mean, spec.std), as_tensor=False)
+    # Validation and holdout photos are also seen as at inference: the centre square, no augmentation.
+    judged = data.valid + data.holdout
+    plain = PhotoDataset([images[pos[s.id]] for s in judged], [0] * len(judged),
+                         eval_transform(size, spec.mean, spec.std), as_tensor=False)
     plain_views = learner.cached(plain, 1, "plain view")
+    plain_pos = {s.id: i for i, s in enumerate(judged)}
 
     def dataset(samples, targets, view_stack):
-        return FeatureDataset(view_stack[:, [pos[s.id] for s in samples]], targets)
+        index = plain_pos if view_stack is plain_views else pos
+        return FeatureDataset(view_stack[:, [index[s.id] for s in samples]], targets)
 
     learn_from = data.train
     train_ds = dataset(learn_from + data.transfer, student_targets(recipe, data, learn_from, taught), views)
