@@ -245,36 +245,42 @@ def _soft_conflicts(samples: list[SourcedSample]) -> list[SourcedSample]:
     return out
 
 
+def _apply(decisions: dict[str, Decision], samples: list[SourcedSample], counts: dict[str, Counter],
+           left_out: dict[str, list[str]]) -> list[SourcedSample]:
+    kept = []
+    for s in samples:
+        d = decisions.get(s.id)
+        if d and d.action == "drop":
+            left_out[f"dropped: {d.reason or 'decision'}"].append(s.id)
+            counts[s.source]["dropped"] += 1
+            continue
+        if d and d.action == "relabel" and d.label != s.label:
+            s = replace(s, label=d.label, soft=())
+            counts[s.source]["relabelled"] += 1
+        kept.append(s)
+    return kept
+
+
 def assemble(recipe: DataRecipe, labels: list[str] | None = None, apply_decisions: bool = True,
              progress: bool = True) -> AssembledData:
-    """Read every source, apply the decisions, leave out benchmark leaks, and split."""
-    by_source: dict[str, list[SourcedSample]] = {}
-    for spec in recipe.sources:
-        by_source[spec.name] = _source_samples(spec, recipe.resolve(spec.path))
-    decisions = read_decisions(recipe.resolve(recipe.decisions)) if apply_decisions and recipe.decisions else {}
-    left_out: dict[str, list[str]] = defaultdict(list)
-    counts: dict[str, dict[str, int]] = {}
+    """Read every source, leave out benchmark leaks, split, then apply the decisions.
+
+    The split comes first and never depends on the decisions file: the validation and holdout
+    photos are the same whether or not (and however) the data were cleaned, so cleaning can be
+    measured on them. The holdout is never cleaned (it measures the model as it is labelled);
+    decisions apply to the training and validation parts.
+    """
     pool: list[SourcedSample] = []
     hashes = []
+    counts: dict[str, Counter] = {}
     for spec in recipe.sources:
         root = recipe.resolve(spec.path)
-        c = Counter(photos=len(by_source[spec.name]))
-        kept = []
-        for s in by_source[spec.name]:
-            d = decisions.get(s.id)
-            if d and d.action == "drop":
-                left_out[f"dropped: {d.reason or 'decision'}"].append(s.id)
-                c["dropped"] += 1
-                continue
-            if d and d.action == "relabel" and d.label != s.label:
-                s = replace(s, label=d.label)
-                c["relabelled"] += 1
-            kept.append(s)
-        hashes.append(_hashes(kept, root) if kept else np.zeros(0, np.uint64))
-        by_source[spec.name] = kept
-        counts[spec.name] = c
-        pool.extend(kept)
+        samples = _source_samples(spec, root)
+        counts[spec.name] = Counter(photos=len(samples))
+        hashes.append(_hashes(samples, root) if samples else np.zeros(0, np.uint64))
+        pool.extend(samples)
     hashes = np.concatenate(hashes) if hashes else np.zeros(0, np.uint64)
+    left_out: dict[str, list[str]] = defaultdict(list)
 
     if recipe.benchmark:
         bench_root = recipe.resolve(recipe.benchmark["path"])
@@ -285,19 +291,10 @@ def assemble(recipe: DataRecipe, labels: list[str] | None = None, apply_decision
             if bad:
                 left_out["near-duplicate of a benchmark photo"].append(s.id)
                 counts[s.source]["benchmark_leak"] += 1
-        keep = ~leak
-        pool, hashes = [s for s, k in zip(pool, keep) if k], hashes[keep]
+        pool, hashes = [s for s, bad in zip(pool, leak) if not bad], hashes[~leak]
 
-    groups = _groups(pool, hashes)
-    pool = _soft_conflicts([replace(s, group=g) for s, g in zip(pool, groups)])
-    labels = labels or sorted({s.label for s in pool if s.trusted})
-    unknown = sorted({s.label for s in pool if s.label not in labels})
-    if unknown:
-        raise DataError(f"labels {unknown} are not among the model's labels {labels}")
-
-    data = AssembledData(labels=labels, left_out=dict(left_out), counts={k: dict(v) for k, v in counts.items()})
-    specs = {s.name: s for s in recipe.sources}
-    used_groups: set[str] = set()
+    pool = [replace(s, group=g) for s, g in zip(pool, _groups(pool, hashes))]
+    data = AssembledData(labels=[])
     for spec in recipe.sources:
         mine = [s for s in pool if s.source == spec.name]
         if spec.trust == "teacher":
@@ -310,18 +307,28 @@ def assemble(recipe: DataRecipe, labels: list[str] | None = None, apply_decision
         data.train.extend(train)
         data.valid.extend(valid)
     # A group that straddles sources must not straddle parts: evaluation parts win.
-    for part in (data.holdout, data.valid):
-        used_groups |= {s.group for s in part}
+    evaluated = {s.group for s in data.holdout + data.valid}
     for name in ("train", "transfer"):
         part = getattr(data, name)
-        kept = [s for s in part if s.group not in used_groups]
         for s in part:
-            if s.group in used_groups:
+            if s.group in evaluated:
                 left_out["near-duplicate of a validation photo"].append(s.id)
-        setattr(data, name, kept)
+        setattr(data, name, [s for s in part if s.group not in evaluated])
+
+    decisions = read_decisions(recipe.resolve(recipe.decisions)) if apply_decisions and recipe.decisions else {}
+    data.train = _apply(decisions, data.train, counts, left_out)
+    data.valid = _apply(decisions, data.valid, counts, left_out)
+    # Near-duplicates filed under several labels (after cleaning) learn all of them, softly.
+    soft = {s.id: s for s in _soft_conflicts(data.train + data.valid + data.holdout)}
+    data.train, data.valid, data.holdout = ([soft[s.id] for s in part] for part in (data.train, data.valid, data.holdout))
+
+    data.labels = labels or sorted({s.label for s in pool if s.trusted})
+    unknown = sorted({s.label for part in (data.train, data.valid, data.holdout) for s in part} - set(data.labels))
+    if unknown:
+        raise DataError(f"labels {unknown} are not among the model's labels {data.labels}")
     data.left_out = dict(left_out)
     for spec in recipe.sources:
         for name, part in data.parts().items():
-            data.counts[spec.name][name] = sum(s.source == spec.name for s in part)
-    del specs
+            counts[spec.name][name] = sum(s.source == spec.name for s in part)
+    data.counts = {k: dict(v) for k, v in counts.items()}
     return data
