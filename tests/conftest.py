@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import shutil
 import socket
@@ -17,6 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("CLOUDATLAS_CACHE_DIR", tempfile.mkdtemp(prefix="cloudatlas-test-cache-"))
 SHARED_DATA = Path(os.environ.get("CLOUDATLAS_SHARED_DATA", ROOT.parent / "shared" / "data"))
 ARTIFACTS = ROOT / "test-artifacts"
+# The seed the bundled model's gates were fitted with: ``cloudatlas.gate.verdict.not_sky_parts`` and
+# ``clear_sky_parts`` with it name the photos they never saw.
+GATE_SEED = 0
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -37,6 +41,39 @@ def ccsn_dir() -> Path:
 @pytest.fixture(scope="session")
 def not_cloud_dir() -> Path:
     return _require(SHARED_DATA / "not_cloud")
+
+
+@pytest.fixture(scope="session")
+def clear_sky_dir() -> Path:
+    return _require(SHARED_DATA / "extra" / "clear_sky")
+
+
+@pytest.fixture(scope="session")
+def ccsn_test_photos(ccsn_dir) -> dict[str, list[Path]]:
+    """CCSN photos of the benchmark's ``test`` split by genus, sorted: no model of ours trains,
+    calibrates or chooses anything on them (the bundled model's gates included)."""
+    photos: dict[str, list[Path]] = {}
+    with open(_require(ccsn_dir / "split.csv"), newline="") as f:
+        for row in csv.DictReader(f):
+            if row["split"] == "test":
+                photos.setdefault(row["label"], []).append(ccsn_dir / row["path"])
+    return {label: sorted(paths) for label, paths in sorted(photos.items())}
+
+
+@pytest.fixture(scope="session")
+def heldout_not_sky(not_cloud_dir) -> list[Path]:
+    """Photos of other things the bundled model's sky gate was not fitted on."""
+    from cloudatlas.gate.verdict import not_sky_parts
+
+    return not_sky_parts(not_cloud_dir, GATE_SEED)[1]
+
+
+@pytest.fixture(scope="session")
+def heldout_clear_sky(clear_sky_dir) -> list[Path]:
+    """Clear-sky photos the bundled model's clear-sky gate neither fitted nor calibrated on."""
+    from cloudatlas.gate.verdict import clear_sky_parts
+
+    return clear_sky_parts(clear_sky_dir, GATE_SEED)[2]
 
 
 @pytest.fixture(scope="session")
