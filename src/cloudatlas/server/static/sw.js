@@ -56,16 +56,18 @@ async function cacheFirst(request, cacheName) {
   return response;
 }
 
-// Online: the newest page and metadata (and the cache refreshed); offline: the cached copy.
+// Online: the newest page and metadata (and the cache refreshed); offline: the cached copy. A slow
+// network (one bar of signal) must not hold the page either: after a few seconds the copy answers.
+const NETWORK_TIMEOUT_MS = 4000;
+
 async function networkFirst(request, cacheKey) {
   const cache = await caches.open(SHELL_CACHE);
-  try {
-    const response = await fetch(request);
+  const network = fetch(request).then(async (response) => {
     if (response.ok) await cache.put(cacheKey, response.clone());
     return response;
-  } catch (err) {
-    const hit = await cache.match(cacheKey);
-    if (hit) return hit;
-    throw err;
-  }
+  });
+  const cached = await cache.match(cacheKey);
+  if (!cached) return network;
+  const late = new Promise((resolve) => setTimeout(() => resolve(cached), NETWORK_TIMEOUT_MS));
+  return Promise.race([network.catch(() => cached), late]);
 }
