@@ -129,3 +129,22 @@ def test_the_verdict_rule_in_the_browser_is_pythons(device_page):
         return cases.map(c => verdictOf(...c));
     }""", [list(c) for c in cases])
     assert got == [verdict_of(*c) for c in cases]
+
+
+def test_the_gates_verdicts_on_the_device_are_pythons(device_page, classifier, heldout_clear_sky, heldout_not_sky):
+    """Held-out clear skies and other things: the sky gate and the clear-sky gate run on the device
+    and give Python's verdict and scores (the clear-sky score once the model has that gate)."""
+    page = device_page
+    for path in heldout_clear_sky[:4] + heldout_not_sky[:2]:
+        answer = classify_in_page(page, path)
+        expected = classifier.predict(path)
+        assert answer["where"] == "device"
+        assert answer["verdict"] == expected.verdict, path.name
+        assert answer["cloud_score"] == pytest.approx(expected.cloud_score, abs=TOLERANCE)
+        if expected.clear_sky_score is None:
+            assert answer["clear_sky_score"] is None
+        else:
+            assert answer["clear_sky_score"] == pytest.approx(expected.clear_sky_score, abs=TOLERANCE)
+        shown = {"cloud": "#result", "clear_sky": "#clear-sky", "not_sky": "#rejection"}[expected.verdict]
+        assert page.is_visible(shown)
+    assert not [u for u in page.requests if "/api/v1/classify" in u]
