@@ -11,29 +11,12 @@ from typing import Callable
 import pytest
 from PIL import Image
 
-_MODEL_NAME = "cloudatlas-test-lite0.onnx"
-
-
 def feature_model_path(base: Path) -> Path:
-    """The bundled model if there is one, else an ImageNet-backbone model built once into ``base``."""
+    """The bundled model: its backbone embeds photos for the data tools (it always ships)."""
     from cloudatlas.inference import bundled_model_path
 
-    bundled = bundled_model_path()
-    if bundled.is_file():
-        return bundled
-    path = base / _MODEL_NAME
-    if not path.exists():
-        import torch
-
-        from cloudatlas.export import build_metadata, export_onnx
-        from cloudatlas.labels import GENERA
-        from cloudatlas.model import create_model
-
-        torch.manual_seed(0)
-        model = create_model("efficientnet_lite0", 11).eval()
-        tmp = base / (_MODEL_NAME + ".tmp")
-        export_onnx(model, tmp, build_metadata(sorted(GENERA), 224, "efficientnet_lite0", (0.5,) * 3, (0.5,) * 3))
-        tmp.replace(path)
+    path = bundled_model_path()
+    assert path.is_file(), f"the bundled model is missing: {path}"
     return path
 
 

@@ -1,4 +1,4 @@
-"""Fixtures of the gate tests: the development (or bundled) model and a quickly fitted gate."""
+"""Fixtures of the gate tests: the bundled model and a quickly fitted gate."""
 from __future__ import annotations
 
 from pathlib import Path
