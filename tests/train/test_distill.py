@@ -134,3 +134,31 @@ def test_train_recipe_distils_one_network_with_its_recipe_inside(recipe_file, tm
 
     held = evaluate_recipe_part(model, path, "holdout", progress=False)
     assert set(held.per_source) == {"b"} and held.report.n == held.per_source["b"]["n"] > 0
+
+
+@pytest.mark.slow
+def test_verdict_gates_go_into_the_student(recipe_file, tmp_path, clear_sky_dir, not_cloud_dir):
+    """Sky gate + clear-sky gate fitted on a recipe's photos, written into the model file."""
+    from cloudatlas.gate.verdict import fit_verdict
+    from cloudatlas.inference.verdict import verdict_of
+    from cloudatlas.train.distill import train_recipe
+
+    path, _ = recipe_file
+    model = Path(train_recipe(path, tmp_path / "runs" / "tiny")["model"])
+    clear = _copy(clear_sky_dir.parent, tmp_path / "clear", [clear_sky_dir.name], 20) / clear_sky_dir.name
+    other = tmp_path / "other"
+    other.mkdir()
+    for p in sorted(not_cloud_dir.glob("*.jpg"))[:30]:
+        shutil.copy(p, other / p.name)
+    gated = tmp_path / "gated.onnx"
+    report = fit_verdict(model, path, clear, other, out_path=gated, n_synthetic=24, n_synthetic_heldout=12)
+    clf = Classifier.load(gated)
+    assert clf.gate_threshold == pytest.approx(report.gate.threshold)
+    assert clf.clear_threshold == pytest.approx(report.clear.threshold)
+    assert {"cloud_score", "clear_sky_score"} <= clf.outputs
+    assert "heldout" in clf.metadata["gate"] and clf.metadata["clear_sky"]["threshold"] == clf.clear_threshold
+    for photo in sorted(clear.glob("*.jpg"))[:3] + sorted(other.glob("*.jpg"))[:3]:
+        pred = clf.predict(photo)
+        assert pred.verdict == verdict_of(pred.cloud_score, pred.clear_sky_score, clf.gate_threshold,
+                                          clf.clear_threshold)
+        assert pred.is_cloud == (pred.verdict == "cloud")

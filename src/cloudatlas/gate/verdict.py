@@ -161,12 +161,13 @@ def _shares(samples: list[GateSample], verdicts: np.ndarray) -> dict:
 
 def fit_verdict(model_path: str | os.PathLike, recipe, clear_sky_dir, not_sky_dir,
                 out_path: str | os.PathLike | None = None, seed: int = 0, target_accept: float = 0.97,
-                cache_dir: str | os.PathLike | None = None) -> VerdictReport:
+                cache_dir: str | os.PathLike | None = None, n_synthetic: int = 520,
+                n_synthetic_heldout: int = 285) -> VerdictReport:
     """Fit both gates on ``model_path``'s embedding; with ``out_path``, write them into the model."""
     from ..inference import Classifier
 
     clf = Classifier.load(model_path)
-    data = recipe_gate_data(recipe, clear_sky_dir, not_sky_dir, seed)
+    data = recipe_gate_data(recipe, clear_sky_dir, not_sky_dir, seed, n_synthetic, n_synthetic_heldout)
     cache = EmbeddingCache(cache_dir, model_path) if cache_dir else None
     parts = {name: embed_samples(clf, getattr(data, name), cache) for name in ("fit", "valid", "heldout")}
     gate = fit_linear_gate(_sky(parts["fit"]), parts["valid"].where("cloud"), target_accept, seed=seed).gate
