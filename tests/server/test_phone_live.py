@@ -79,15 +79,14 @@ def filmed_genus(ccsn_dir, classifier, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def camera_browser(filmed_genus):
-    from playwright.sync_api import sync_playwright
-
+def camera_browser(browser, filmed_genus):
+    """A second Chromium whose camera is the fake one (launched by the session's Playwright: one
+    Playwright per process)."""
     args = CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
                             f"--use-file-for-fake-video-capture={filmed_genus[1]}"]
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
-        yield b
-        b.close()
+    b = browser.browser_type.launch(executable_path=CHROMIUM, args=args, headless=True)
+    yield b
+    b.close()
 
 
 def test_live_mode_names_the_genus_the_camera_sees_and_a_tap_keeps_it(camera_browser, server, filmed_genus,

@@ -41,10 +41,11 @@ const metaReady = DeviceEngine.supported()
 
 // Warm up once the service worker has cached everything (so nothing downloads twice), then say
 // whether the page will work offline. Resolves true when the model is ready on this device.
+// Someone who chose the server is not made to download the model.
 state.modelReady = metaReady.then(async (meta) => {
   if (meta) device = new DeviceEngine(meta);
   updateEngine();
-  if (!device) return false;
+  if (!device || useServerBox.checked) return false;
   try {
     await serviceWorkerSettled();
     await device.load();

@@ -254,7 +254,7 @@ function bar(p, index) {
   details.append(summary);
   details.addEventListener("toggle", () => {
     if (details.open && details.children.length === 1) details.append(genusCard(p));
-  }, { once: false });
+  });
   li.append(details);
   return li;
 }
