@@ -194,16 +194,22 @@ def conflicting_groups(samples: list[Sample]) -> set[str]:
     return {g for g, ls in labels.items() if len(ls) > 1}
 
 
+def group_label_votes(samples) -> dict[str, Counter]:
+    """How many photos of each near-duplicate group carry each label."""
+    votes: dict[str, Counter] = defaultdict(Counter)
+    for s in samples:
+        if s.group:
+            votes[s.group][s.label] += 1
+    return votes
+
+
 def outvoted_samples(samples: list[Sample]) -> list[Sample]:
     """Photos whose label disagrees with the majority of their near-duplicates.
 
     A group with no strict majority (an identical photo filed as both Ac and Cc) loses all its
     members: the model cannot learn two answers to one picture.
     """
-    votes: dict[str, Counter] = defaultdict(Counter)
-    for s in samples:
-        if s.group:
-            votes[s.group][s.label] += 1
+    votes = group_label_votes(samples)
     out = []
     for s in samples:
         counts = votes.get(s.group)

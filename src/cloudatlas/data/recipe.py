@@ -39,7 +39,7 @@ import numpy as np
 
 from .audit import hash_photos
 from .phash import DEFAULT_MAX_DISTANCE, near_duplicate_groups, phash_image, popcount
-from .dataset import DataError, Sample, group_split, read_split_file, scan_folder
+from .dataset import DataError, Sample, group_label_votes, group_split, read_split_file, scan_folder
 
 TRUST_LEVELS = ("label", "teacher")
 ACTIONS = ("keep", "drop", "relabel")
@@ -231,10 +231,7 @@ def _groups(samples: list[SourcedSample], hashes: np.ndarray) -> list[str]:
 
 def _soft_conflicts(samples: list[SourcedSample]) -> list[SourcedSample]:
     """Near-duplicates filed under different labels learn the group's label votes (soft labels)."""
-    votes: dict[str, Counter] = defaultdict(Counter)
-    for s in samples:
-        if s.trusted:
-            votes[s.group][s.label] += 1
+    votes = group_label_votes([s for s in samples if s.trusted])
     out = []
     for s in samples:
         v = votes.get(s.group)

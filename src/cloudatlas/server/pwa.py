@@ -22,6 +22,7 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, Response
 
+from ..cache import file_sha256 as sha256_of_file
 from .schemas import ModelFile
 from .service import ClassifierService
 
@@ -34,11 +35,7 @@ REVALIDATE = "no-cache"  # may be stored, but asked about again each time
 
 @lru_cache(maxsize=8)
 def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_of_file(path)  # size and mtime only key the memo
 
 
 def file_sha256(path: Path) -> str:
