@@ -42,10 +42,10 @@ def percent(p):
     return f"{round(p * 100)} %"
 
 
-def test_choosing_a_sky_photo_shows_the_genus_bars_card_and_heat_map(app_page, server, ccsn_dir, classifier,
+def test_choosing_a_sky_photo_shows_the_genus_bars_card_and_heat_map(app_page, server, ccsn_test_photos, classifier,
                                                                      artifacts_dir):
     page = app_page
-    candidates = sorted((ccsn_dir / "Cu").glob("*.jpg"))[20:40]
+    candidates = ccsn_test_photos["Cu"][:20]  # photos the model never learnt from
     # one the gate lets through and the model is fairly sure of (below 50 % the page compares cards)
     photo = next(p for p in candidates if (r := classifier.predict(p)).is_cloud and r.probability >= 0.5)
     choose(page, photo)
@@ -126,10 +126,11 @@ def test_an_unsure_answer_compares_the_top_genera_and_gives_photo_tips(server_pa
     page.screenshot(path=str(artifacts_dir / "web-unsure.png"), full_page=True)
 
 
-def test_a_photo_of_something_else_is_rejected_and_the_guess_is_worded_as_a_guess(app_page, not_cloud_dir,
-                                                                                  artifacts_dir):
+def test_a_photo_of_something_else_is_rejected_and_the_guess_is_worded_as_a_guess(app_page, heldout_not_sky,
+                                                                                  classifier, artifacts_dir):
     page = app_page
-    choose(page, not_cloud_dir / "n07753592_banana.jpg")
+    # a photo the sky gate was not fitted on, and that it refuses
+    choose(page, next(p for p in heldout_not_sky if classifier.predict(p).verdict == "not_sky"))
     page.wait_for_selector("#rejection:not([hidden])", timeout=60_000)
     assert "does not look like a sky photo" in page.inner_text("#rejection")
     assert "score" not in page.inner_text("#rejection") and not any(ch.isdigit() for ch in page.inner_text("#rejection"))

@@ -59,9 +59,9 @@ def open_page(browser, server):
 
 
 @pytest.fixture(scope="module")
-def sure_photo(ccsn_dir, classifier) -> Path:
-    """A test photo the model names at 'likely' or better, to see the ordinary answer."""
-    for path in sorted((ccsn_dir / "Ct").glob("*.jpg")) + sorted((ccsn_dir / "Cb").glob("*.jpg")):
+def sure_photo(ccsn_test_photos, classifier) -> Path:
+    """A test-split photo the model names at 'likely' or better, to see the ordinary answer."""
+    for path in ccsn_test_photos["Ct"] + ccsn_test_photos["Cb"]:
         pred = classifier.predict(path)
         if pred.verdict == "cloud" and pred.probability >= 0.8:
             return path
@@ -147,7 +147,7 @@ def test_the_camera_input_is_reachable_only_with_its_button(open_page):
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_axe_finds_no_violations_in_any_state(open_page, layout, sure_photo, not_cloud_dir, tmp_path, artifacts_dir):
+def test_axe_finds_no_violations_in_any_state(open_page, layout, sure_photo, heldout_not_sky, tmp_path, artifacts_dir):
     viewport = LAYOUTS[layout]
 
     page = open_page(viewport)
@@ -162,7 +162,7 @@ def test_axe_finds_no_violations_in_any_state(open_page, layout, sure_photo, not
     assert axe_violations(page) == [], "answer"
 
     # not a sky photo, then the guess
-    page.set_input_files("#photo", str(not_cloud_dir / "n07753592_banana.jpg"))
+    page.set_input_files("#photo", str(heldout_not_sky[0]))
     page.wait_for_selector("#rejection:not([hidden])", timeout=60_000)
     assert axe_violations(page) == [], "not a sky photo"
     page.screenshot(path=str(artifacts_dir / f"web-not-sky-{layout}.png"), full_page=True)

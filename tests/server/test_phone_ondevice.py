@@ -148,3 +148,17 @@ def test_the_gates_verdicts_on_the_device_are_pythons(device_page, classifier, h
         shown = {"cloud": "#result", "clear_sky": "#clear-sky", "not_sky": "#rejection"}[expected.verdict]
         assert page.is_visible(shown)
     assert not [u for u in page.requests if "/api/v1/classify" in u]
+
+
+def test_a_clear_sky_gets_its_own_message_on_the_device(device_page, classifier, heldout_clear_sky, artifacts_dir):
+    """A clear sky the clear-sky gate never saw: no genus, the plain message, computed on the device."""
+    page = device_page
+    photo = next(p for p in heldout_clear_sky if classifier.predict(p).verdict == "clear_sky")
+    answer = classify_in_page(page, photo)
+    assert answer["where"] == "device" and answer["verdict"] == "clear_sky"
+    assert answer["clear_sky_score"] == pytest.approx(classifier.predict(photo).clear_sky_score, abs=TOLERANCE)
+    page.wait_for_selector("#clear-sky:not([hidden])")
+    assert "Clear sky: no clouds to name" in page.inner_text("#clear-sky")
+    assert page.is_hidden("#result")
+    assert not [u for u in page.requests if "/api/v1/classify" in u]
+    page.screenshot(path=str(artifacts_dir / "web-clear-sky-device.png"), full_page=True)
