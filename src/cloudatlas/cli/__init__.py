@@ -26,6 +26,8 @@ EPILOG = """\
 pipeline:
   cloudatlas data audit DATA                     find corrupt files, duplicates, conflicts
   cloudatlas train --data DATA --out runs/mine   fine-tune (writes config, metrics, plots, model)
+  cloudatlas data decide RECIPE                  clean several sources: a decisions file to review
+  cloudatlas train --recipe RECIPE --out runs/x  several sources -> teacher -> one distilled network
   cloudatlas evaluate --model runs/mine/model.onnx --data DATA --split test --out runs/mine/eval
   cloudatlas predict sky.jpg                     uses the bundled model unless --model is given
   cloudatlas serve                               web app on http://127.0.0.1:8000
