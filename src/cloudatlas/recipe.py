@@ -38,6 +38,11 @@ class Recipe:
     distill: DistillConfig = field(default_factory=DistillConfig)
 
     @classmethod
+    def of(cls, recipe: "Recipe | str | os.PathLike") -> "Recipe":
+        """``recipe`` itself, or the recipe read from that path."""
+        return recipe if isinstance(recipe, cls) else cls.load(recipe)
+
+    @classmethod
     def load(cls, path: str | os.PathLike) -> "Recipe":
         path = Path(path).resolve()
         raw = load_recipe_file(path)

@@ -56,7 +56,7 @@ def _audit_drops(recipe, judged: list[SourcedSample]) -> tuple[list[Decision], d
 
 
 def decide(recipe, probe_dir: str | Path, progress: bool = True) -> DecideReport:
-    """Decisions for every trusted, non-holdout photo of ``recipe`` (a ``train.distill.Recipe``)."""
+    """Decisions for every trusted, non-holdout photo of ``recipe`` (a ``cloudatlas.recipe.Recipe``)."""
     from cleanlab.filter import find_label_issues
 
     from ..teacher import Teacher, embed_samples, probe_model

@@ -214,13 +214,12 @@ def benchmark_leaks(candidates: list[Path], benchmark: list[Path], max_distance:
     whose own centre crop is one (crop-tolerant, both ways)."""
     cand, bench = crop_hashes(candidates), crop_hashes(benchmark)
     leak = np.zeros(len(candidates), dtype=bool)
-    whole_c, whole_b = cand[:, :1], bench[:, :1]
+    whole_b = bench[:, :1]
     for block in range(0, len(candidates), 512):
         c = cand[block:block + 512]
         d1 = popcount(c[:, None, :1] ^ bench[None, :, :]).min(axis=(1, 2))       # candidate vs test crops
         d2 = popcount(c[:, None, :] ^ whole_b[None, :, :]).min(axis=(1, 2))      # candidate crops vs test
         leak[block:block + 512] = np.minimum(d1, d2) <= max_distance
-    del whole_c
     return leak
 
 

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from ..data import DataError, Sample, load_split
 from ..imageio import ImageLoadError
 from ..inference import Classifier
-from .metrics import ClassificationReport, classification_report
+from .metrics import ClassificationReport, classification_report, per_group_reports
 from .plots import plot_confusion_matrix, top_losses_sheet
 
 
@@ -111,19 +111,15 @@ def evaluate_recipe_part(model: str | Path | Classifier | None, recipe, part: st
     from ..data.recipe import assemble
     from ..recipe import Recipe
 
-    if not hasattr(recipe, "data"):
-        recipe = Recipe.load(recipe)
+    recipe = Recipe.of(recipe)
     parts = assemble(recipe.data).parts()
     if part not in parts or part == "transfer":
         raise DataError(f"Unknown recipe part {part!r}: use valid, holdout or train.")
     clf = model if isinstance(model, Classifier) else Classifier.load(model)
     result = evaluate_samples(clf, parts[part], part, progress=progress)
-    result.per_source = {}
-    for source in sorted({s.source for s in result.samples}):
-        idx = [i for i, s in enumerate(result.samples) if s.source == source]
-        r = classification_report([clf.labels.index(result.samples[i].label) for i in idx],
-                                  result.probabilities[idx].argmax(1), clf.labels)
-        result.per_source[source] = {"accuracy": r.accuracy, "macro_f1": r.macro_f1, "n": r.n}
+    result.per_source = per_group_reports([s.source for s in result.samples],
+                                          [clf.labels.index(s.label) for s in result.samples],
+                                          result.probabilities.argmax(1), clf.labels)
     if out is not None:
         write_outputs(result, Path(out))
     return result

@@ -67,3 +67,14 @@ def format_report(report: ClassificationReport) -> str:
     lines.append(f"{'macro avg':<20}{report.macro_precision:>10.3f}{report.macro_recall:>10.3f}"
                  f"{report.macro_f1:>10.3f}{report.n:>10d}")
     return "\n".join(lines)
+
+
+def per_group_reports(groups: list[str], y_true, y_pred, labels: list[str]) -> dict[str, dict]:
+    """Accuracy, macro-F1 and count for each group (e.g. each source of a recipe), sorted by name."""
+    groups, y_true, y_pred = np.asarray(groups), np.asarray(y_true), np.asarray(y_pred)
+    out = {}
+    for group in sorted(set(groups.tolist())):
+        mask = groups == group
+        r = classification_report(y_true[mask], y_pred[mask], labels)
+        out[group] = {"accuracy": r.accuracy, "macro_f1": r.macro_f1, "n": r.n}
+    return out

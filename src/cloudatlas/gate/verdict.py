@@ -34,7 +34,7 @@ import numpy as np
 from ..inference.verdict import VERDICTS, verdict_of
 from .data import not_cloud_files
 from .embeddings import EmbeddingCache, Embedded, GateSample, embed_samples
-from .fit import fit_linear_gate
+from .fit import _fit_sklearn, fit_linear_gate
 from .linear import LinearGate
 from .onnx_graph import attach_gate
 from .synthetic import ALL_STYLES, FIT_STYLES, synthetic_specs
@@ -72,13 +72,13 @@ def not_sky_parts(not_sky_dir: str | os.PathLike, seed: int = 0) -> tuple[list, 
 
 def recipe_gate_data(recipe, clear_sky_dir: str | os.PathLike, not_sky_dir: str | os.PathLike, seed: int = 0,
                      n_synthetic: int = 520, n_synthetic_heldout: int = 285) -> VerdictData:
-    """The gates' images from a training recipe (``train.distill.Recipe`` or its path)."""
+    """The gates' images from a training recipe (``cloudatlas.recipe.Recipe`` or its path)."""
     from ..data.dataset import read_split_file, scan_folder
     from ..data.recipe import assemble
 
-    if not hasattr(recipe, "data"):
-        from ..recipe import Recipe
-        recipe = Recipe.load(recipe)
+    from ..recipe import Recipe
+
+    recipe = Recipe.of(recipe)
     data = assemble(recipe.data)
     clouds = lambda samples: [GateSample(f"cloud/{s.id}", "cloud", s.source, s.path) for s in samples]
     bench = []
@@ -110,14 +110,9 @@ def fit_clear_gate(fit: Embedded, valid: Embedded, max_cloud_as_clear: float = C
                    C: float = 0.01) -> LinearGate:
     """Clear skies (1) against skies with clouds (0); the threshold lets through at most
     ``max_cloud_as_clear`` of the validation cloud photos."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
     kinds = np.array([s.kind for s in fit.samples])
     keep = np.isin(kinds, ["cloud", "clear_sky"])
-    x, y = fit.x[keep], (kinds[keep] == "clear_sky").astype(int)
-    scaler = StandardScaler().fit(x)
-    model = LogisticRegression(C=C, class_weight="balanced", max_iter=5000).fit(scaler.transform(x), y)
+    scaler, model = _fit_sklearn(fit.x[keep], (kinds[keep] == "clear_sky").astype(int), C)
     gate = LinearGate.from_sklearn(scaler, model)
     cloud_scores = gate.scores(valid.where("cloud").x)
     # The lowest score that only max_cloud_as_clear of the cloud photos reach.

@@ -1,15 +1,14 @@
 """The teacher: linear heads on frozen multi-level features of several pretrained backbones.
 
 Each probe (EfficientNet-Lite0/1/2 at its own input size, see ``export.probe``) embeds every
-photo once through the one embedding pipeline (``data.label_issues.embed_photos``: ONNX Runtime,
-cached per model and file). A standardised multinomial logistic regression per probe, averaged
+photo once through the one embedding pipeline (``cloudatlas.embeddings``: ONNX Runtime, cached
+per model and file). A standardised multinomial logistic regression per probe, averaged
 over probes, is the teacher: diverse backbones, cheap to fit on a CPU, and with out-of-fold
 predictions it judges training photos it never saw (for label cleaning and for distillation
 targets that are not just the memorised labels).
 """
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,7 @@ class TeacherConfig:
     probes: list[ProbeSpec] = field(default_factory=lambda: [
         ProbeSpec("efficientnet_lite0", 320), ProbeSpec("efficientnet_lite1", 320),
         ProbeSpec("efficientnet_lite2", 352)])
-    C: float = 0.05              # L2 strength of the logistic regressions (on standardised features)
+    C: float = 0.05              # inverse L2 strength of the logistic regressions (standardised features)
     folds: int = 5               # out-of-fold predictions for the photos a head was fitted on
 
     @classmethod
@@ -134,7 +133,3 @@ class Teacher:
                                                         targets[fit_idx], weights[fit_idx])
             out[held_idx] = part.predict_proba({k: v[held_idx] for k, v in features.items()})
         return out
-
-
-def threads() -> int:
-    return max(1, os.cpu_count() or 1)

@@ -22,17 +22,17 @@ import numpy as np
 import torch
 
 from ..data.recipe import AssembledData, SourcedSample, assemble
-from ..recipe import Recipe
-from ..evaluate.metrics import classification_report, format_report
+from ..evaluate.metrics import classification_report, format_report, per_group_reports
 from ..evaluate.plots import plot_confusion_matrix, plot_curves
 from ..export import build_metadata, export_onnx
 from ..model import get_backbone
+from ..recipe import Recipe
+from ..teacher import Teacher, TeacherConfig, embed_samples, probe_model
 from .augment import eval_transform, train_transform
 from .config import TrainConfig
 from .datasets import FeatureDataset, PhotoDataset, decode_all
 from .learner import Learner
 from .run import _write_metrics, seed_everything
-from ..teacher import Teacher, TeacherConfig, embed_samples, probe_model
 
 
 def train_config(recipe: Recipe, out: str | Path, **overrides) -> TrainConfig:
@@ -101,12 +101,7 @@ def student_targets(recipe: Recipe, data: AssembledData, learn_from: list[Source
 
 
 def _per_source(samples: list[SourcedSample], pred: np.ndarray, labels: list[str]) -> dict:
-    out = {}
-    for source in sorted({s.source for s in samples}):
-        idx = [i for i, s in enumerate(samples) if s.source == source]
-        r = classification_report([labels.index(samples[i].label) for i in idx], pred[idx], labels)
-        out[source] = {"accuracy": r.accuracy, "macro_f1": r.macro_f1, "n": r.n}
-    return out
+    return per_group_reports([s.source for s in samples], [labels.index(s.label) for s in samples], pred, labels)
 
 
 def train_recipe(recipe_path: str | os.PathLike, out: str | os.PathLike, **overrides) -> dict:
