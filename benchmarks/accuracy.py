@@ -13,11 +13,11 @@ from cloudatlas.evaluate import evaluate, format_report
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model")
-    ap.add_argument("--split", default="test")
+    ap.add_argument("--part", default="test", help="test, train or all")
     args = ap.parse_args()
-    result = evaluate(args.model, CCSN, split=args.split, progress=False)
+    result = evaluate(args.model, CCSN, args.part, progress=False)
     r = result.report
-    print(f"{result.model}: CCSN {args.split} ({r.n} photos) accuracy {r.accuracy:.3f}  macro-F1 {r.macro_f1:.3f}"
+    print(f"{result.model}: CCSN {args.part} ({r.n} photos) accuracy {r.accuracy:.3f}  macro-F1 {r.macro_f1:.3f}"
           f"  ({result.seconds:.1f} s)")
     print(format_report(r))
 

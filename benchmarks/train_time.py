@@ -1,7 +1,7 @@
 """Build time of the bundled model: what its own build recorded, or a fresh build from the recipe.
 
     .venv/bin/python benchmarks/train_time.py            figures recorded in the bundled model
-    .venv/bin/python benchmarks/train_time.py --rerun    rebuild teacher + student from the recipe
+    .venv/bin/python benchmarks/train_time.py --rerun    rebuild teacher, student and gates from the recipe
                                                          (about an hour on 2 CPU cores)
 """
 from __future__ import annotations
@@ -26,12 +26,12 @@ def main() -> None:
           f"best epoch {training['best_epoch']}, teacher + student trained in {training['seconds'] / 60:.1f} min "
           f"(recorded)")
     if args.rerun:
-        from cloudatlas.train.distill import train_recipe
+        from cloudatlas.train import train
 
         with tempfile.TemporaryDirectory() as tmp:
             start = time.time()
-            train_recipe(ROOT / "recipes" / "bundled.toml", Path(tmp) / "run")
-            print(f"rebuilt teacher + student in {(time.time() - start) / 60:.1f} min")
+            train(ROOT / "recipes" / "bundled.toml", out=Path(tmp) / "run")
+            print(f"rebuilt teacher, student and gates in {(time.time() - start) / 60:.1f} min")
 
 
 if __name__ == "__main__":

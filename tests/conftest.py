@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("CLOUDATLAS_CACHE_DIR", tempfile.mkdtemp(prefix="cloudatlas-test-cache-"))
 SHARED_DATA = Path(os.environ.get("CLOUDATLAS_SHARED_DATA", ROOT.parent / "shared" / "data"))
 ARTIFACTS = ROOT / "test-artifacts"
-# The seed the bundled model's gates were fitted with: ``cloudatlas.gate.verdict.not_sky_parts`` and
+# The seed the bundled model's gates were fitted with: ``cloudatlas.gate.not_sky_parts`` and
 # ``clear_sky_parts`` with it name the photos they never saw.
 GATE_SEED = 0
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -63,7 +63,7 @@ def ccsn_test_photos(ccsn_dir) -> dict[str, list[Path]]:
 @pytest.fixture(scope="session")
 def heldout_not_sky(not_cloud_dir) -> list[Path]:
     """Photos of other things the bundled model's sky gate was not fitted on."""
-    from cloudatlas.gate.verdict import not_sky_parts
+    from cloudatlas.gate import not_sky_parts
 
     return not_sky_parts(not_cloud_dir, GATE_SEED)[1]
 
@@ -71,7 +71,7 @@ def heldout_not_sky(not_cloud_dir) -> list[Path]:
 @pytest.fixture(scope="session")
 def heldout_clear_sky(clear_sky_dir) -> list[Path]:
     """Clear-sky photos the bundled model's clear-sky gate neither fitted nor calibrated on."""
-    from cloudatlas.gate.verdict import clear_sky_parts
+    from cloudatlas.gate import clear_sky_parts
 
     return clear_sky_parts(clear_sky_dir, GATE_SEED)[2]
 

@@ -21,7 +21,7 @@ HOLDOUT_ACCURACY_FLOOR = 0.62
 
 @pytest.fixture(scope="module")
 def test_result(ccsn_dir):
-    return evaluate(None, ccsn_dir, split="test", progress=False)
+    return evaluate(None, ccsn_dir, "test", progress=False)
 
 
 def test_bundled_model_is_one_small_network_built_by_the_committed_recipe():
@@ -50,9 +50,7 @@ def test_recorded_test_metrics_are_the_measured_ones(test_result):
 
 
 def test_bundled_model_reaches_its_floor_on_the_recipes_held_out_photos():
-    from cloudatlas.evaluate.evaluate import evaluate_recipe_part
-
-    result = evaluate_recipe_part(None, ROOT / "recipes" / "bundled.toml", "holdout", progress=False)
+    result = evaluate(None, ROOT / "recipes" / "bundled.toml", "holdout", progress=False)
     assert result.report.n == 237 and set(result.per_source) == {"curated"}
     assert result.report.accuracy >= HOLDOUT_ACCURACY_FLOOR, result.report.accuracy
 

@@ -3,9 +3,9 @@
 ``from cloudatlas import Classifier`` needs only NumPy, Pillow and ONNX Runtime; the training
 stages (torch) are imported only when used.
 """
-__version__ = "0.1.0"
-
 from .imageio import ImageLoadError, load_image
-from .inference import Classifier, ModelError, Prediction
+from .errors import CloudAtlasError, ModelError
+from .inference import Classifier, Prediction
+from .version import __version__
 
-__all__ = ["Classifier", "ImageLoadError", "ModelError", "Prediction", "load_image", "__version__"]
+__all__ = ["Classifier", "CloudAtlasError", "ImageLoadError", "ModelError", "Prediction", "load_image", "__version__"]

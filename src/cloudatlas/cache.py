@@ -1,13 +1,10 @@
 """Where CloudAtlas keeps derived data, and the one file hasher.
 
-Two places, one convention:
-
-* ``dataset_cache_dir(root)``: hashes and embeddings of one data set. ``DATA/.cloudatlas`` when
-  the data set is writable (the cache travels with the data, next to the cleaner's journal);
-  otherwise, e.g. for a read-only shared copy, a per-user folder keyed by the data set's path.
-* ``user_cache_dir()``: everything else (training views).
-
-``$CLOUDATLAS_CACHE_DIR`` moves both (then nothing is written inside data sets).
+Derived data (hashes and embeddings of a data set, training views, probe models) lives in the
+user's cache folder, never in the data set a tool reads: reading a folder must not change it.
+``dataset_cache_dir(root)`` is that folder's own corner of the cache, keyed by its path.
+Only the cleaner, which changes a data set on purpose, writes inside it (its journal, see
+``data.layout``). ``$CLOUDATLAS_CACHE_DIR`` moves the whole cache.
 """
 from __future__ import annotations
 
@@ -16,7 +13,6 @@ import os
 from pathlib import Path
 
 CACHE_ENV = "CLOUDATLAS_CACHE_DIR"
-STATE_DIR = ".cloudatlas"  # inside a data set: its caches and the cleaner's journal
 
 
 def user_cache_dir(*parts: str) -> Path:
@@ -35,11 +31,8 @@ def writable(path: Path) -> bool:
 
 
 def dataset_cache_dir(root: str | Path) -> Path:
+    """The cache folder of one data set (its hashes and embeddings), outside the data set."""
     root = Path(root).resolve()
-    if not os.environ.get(CACHE_ENV):
-        inside = root / STATE_DIR
-        if writable(inside) if inside.exists() else writable(root):
-            return inside
     key = hashlib.sha1(str(root).encode()).hexdigest()[:16]
     return user_cache_dir("datasets", f"{root.name}-{key}")
 

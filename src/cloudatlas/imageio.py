@@ -17,6 +17,8 @@ from typing import IO, Union
 import numpy as np
 from PIL import ExifTags, Image, ImageFile, JpegImagePlugin, UnidentifiedImageError
 
+from .errors import CloudAtlasError
+
 # 150 MP covers nearly every camera; past that a file is far more likely a decompression bomb
 # than a photo. (Pillow's own guard refuses beyond ~179 MP; we catch that too.)
 DEFAULT_MAX_PIXELS = 150_000_000
@@ -36,7 +38,7 @@ ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, IO[bytes], I
 _heif_registered = False
 
 
-class ImageLoadError(ValueError):
+class ImageLoadError(CloudAtlasError, ValueError):
     """A photo could not be used; ``str(err)`` is a message for the user.
 
     ``reason`` says what went wrong for programs (the web API maps it to an HTTP status):

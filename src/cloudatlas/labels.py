@@ -63,6 +63,24 @@ GENERA: dict[str, Genus] = {
     )
 }
 
+# Level first: an answer is sure of the level long before it is sure of the genus. Contrails
+# are high; nimbostratus is counted with the middle layers, where the WMO atlas files it.
+LEVELS: dict[str, tuple[str, ...]] = {
+    "high": ("Ci", "Cc", "Cs", "Ct"),
+    "middle": ("Ac", "As", "Ns"),
+    "low": ("Sc", "St", "Cu", "Cb"),
+}
+LEVEL_OF: dict[str, str] = {code: level for level, codes in LEVELS.items() for code in codes}
+
+# The coarse sky types that meteorologists' data sets such as GCD label (a group of genera each).
+COARSE_GROUPS: dict[str, tuple[str, ...]] = {
+    "cumulus": ("Cu",),
+    "altocumulus or cirrocumulus": ("Ac", "Cc"),
+    "cirrus or cirrostratus": ("Ci", "Cs", "Ct"),
+    "stratocumulus, stratus or altostratus": ("Sc", "St", "As"),
+    "cumulonimbus or nimbostratus": ("Cb", "Ns"),
+}
+
 # Alternative spellings users file photos under; keys are normalised (see _normalise).
 _ALIASES: dict[str, str] = {}
 for _g in GENERA.values():

@@ -13,19 +13,16 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .errors import MetadataError
 from .labels import genus_name
 
 METADATA_KEY = "cloudatlas"
 FORMAT = "cloudatlas-onnx/1"
 
 
-class MetadataError(ValueError):
-    """The file is not an ONNX model with CloudAtlas metadata."""
-
-
 def build_metadata(labels: list[str], img_size: int, arch: str, mean, std, **extra) -> dict:
     """The metadata of a freshly exported model; ``extra`` adds or overrides entries."""
-    from . import __version__
+    from .version import __version__
 
     return {
         "format": FORMAT,

@@ -1,25 +1,28 @@
-"""One cache convention for every kind of derived data."""
+"""One cache convention for every kind of derived data: never inside the data set it describes."""
 import os
 
-from cloudatlas.cache import STATE_DIR, dataset_cache_dir, file_sha256, user_cache_dir
+from cloudatlas.cache import dataset_cache_dir, file_sha256, user_cache_dir
 
 
-def test_a_writable_data_set_keeps_its_cache_inside(tmp_path, monkeypatch):
-    monkeypatch.delenv("CLOUDATLAS_CACHE_DIR", raising=False)
-    assert dataset_cache_dir(tmp_path) == tmp_path.resolve() / STATE_DIR
-
-
-def test_a_read_only_data_set_is_never_written_to(tmp_path, monkeypatch):
+def test_a_data_set_is_never_written_to(tmp_path, monkeypatch):
     monkeypatch.delenv("CLOUDATLAS_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
-    data = tmp_path / "shared"
-    data.mkdir()
-    os.chmod(data, 0o555)
-    try:
-        where = dataset_cache_dir(data)
-    finally:
-        os.chmod(data, 0o755)
-    assert tmp_path / "home-cache" / "cloudatlas" / "datasets" in where.parents
+    for name, mode in (("writable", 0o755), ("shared", 0o555)):
+        data = tmp_path / name
+        data.mkdir()
+        os.chmod(data, mode)
+        try:
+            where = dataset_cache_dir(data)
+        finally:
+            os.chmod(data, 0o755)
+        assert tmp_path / "home-cache" / "cloudatlas" / "datasets" in where.parents
+        assert data.resolve() not in where.parents
+
+
+def test_two_data_sets_of_one_name_get_two_caches(tmp_path):
+    (tmp_path / "a" / "ccsn").mkdir(parents=True)
+    (tmp_path / "b" / "ccsn").mkdir(parents=True)
+    assert dataset_cache_dir(tmp_path / "a" / "ccsn") != dataset_cache_dir(tmp_path / "b" / "ccsn")
 
 
 def test_the_environment_moves_every_cache(tmp_path, monkeypatch):

@@ -9,8 +9,9 @@ import pytest
 from PIL import Image
 
 from cloudatlas.cli import main
-from cloudatlas.data.audit import audit, hamming_pairs, write_html
-from cloudatlas.data.dataset import DataError
+from cloudatlas.data.audit import audit, write_html
+from cloudatlas.data.phash import hamming_pairs
+from cloudatlas.errors import DataError
 
 from .tools_fixtures import cache_env, copy_photo  # noqa: F401  (fixtures)
 

@@ -1,12 +1,23 @@
-"""Folder-per-class loading, label aliases and leak-free splits, on real CCSN photos."""
+"""Folder-per-class loading, label aliases and leak-free splits, on real CCSN photos.
+
+A folder is its one-source recipe (``Recipe.from_folder``): its train part learns, a validation
+part is carved from it, its split.csv (or an automatic split) keeps the test part aside.
+"""
 import csv
 import shutil
 from collections import defaultdict
 
 import pytest
 
-from cloudatlas.data import DataError, load_split, scan_folder
+from cloudatlas.config import Recipe
+from cloudatlas.data import DataError, assemble, scan_folder, split_of
 from tests.conftest import copy_subset
+
+
+def folder_parts(root, valid_frac=0.15, seed=0, conflicts="drop", split="train"):
+    recipe = Recipe.from_folder(root, split=split)
+    recipe.override(**{"data.valid_frac": valid_frac, "data.split_seed": seed, "data.conflicts": conflicts})
+    return assemble(recipe)
 
 
 def test_folder_names_and_codes_map_to_one_label(tmp_path, ccsn_dir):
@@ -28,18 +39,19 @@ def test_empty_folder_gets_a_clear_message(tmp_path):
 
 
 def test_split_csv_is_respected_and_validation_comes_from_train(ccsn_dir):
-    data = load_split(ccsn_dir, "train", valid_frac=0.15, seed=0)
+    data = folder_parts(ccsn_dir, valid_frac=0.15, seed=0)
     with open(ccsn_dir / "split.csv") as f:
-        split_of = {row["path"]: row["split"] for row in csv.DictReader(f)}
+        split = {row["path"]: row["split"] for row in csv.DictReader(f)}
+    left_out = [i for ids in data.left_out.values() for i in ids]
     assert len(data.test) == 513
-    assert all(split_of[s.key] == "test" for s in data.test)
-    assert all(split_of[s.key] == "train" for s in data.train + data.valid + data.dropped)
-    assert len(data.train) + len(data.valid) + len(data.dropped) == 2030
+    assert all(split[s.key] == "test" for s in data.test)
+    assert all(split[s.key] == "train" for s in data.train + data.valid)
+    assert len(data.train) + len(data.valid) + len(left_out) == 2030
     assert 0.12 < len(data.valid) / 2030 < 0.18
 
 
 def test_no_group_straddles_train_and_validation(ccsn_dir):
-    data = load_split(ccsn_dir, "train", valid_frac=0.2, seed=3)
+    data = folder_parts(ccsn_dir, valid_frac=0.2, seed=3)
     sides = defaultdict(set)
     for side, part in (("train", data.train), ("valid", data.valid)):
         for s in part:
@@ -48,14 +60,18 @@ def test_no_group_straddles_train_and_validation(ccsn_dir):
 
 
 def test_identical_photos_under_two_genera_are_left_out_of_training(ccsn_dir):
-    data = load_split(ccsn_dir, "train")
-    dropped = {s.key for s in data.dropped}
-    kept = {s.key for s in data.train + data.valid}
-    # CCSN files this very photo as both altocumulus and cirrocumulus (same group in split.csv).
-    pair = {"Ac/Ac-N013.jpg", "Cc/Cc-N029.jpg"}
-    in_train = pair & (dropped | kept)
-    if in_train:
-        assert in_train <= dropped
+    data = folder_parts(ccsn_dir)
+    outvoted = set(data.left_out["outvoted by its near-duplicates' labels"])
+    kept = {s.id for s in data.train + data.valid}
+    # CCSN files this very photo (train part, group 679) as both altocumulus and cirrocumulus.
+    pair = {"ccsn:Ac/Ac-N013.jpg", "ccsn:Cc/Cc-N029.jpg"}
+    assert pair <= outvoted and not pair & kept
+
+
+def test_soft_conflicts_learn_both_labels(ccsn_dir):
+    data = folder_parts(ccsn_dir, conflicts="soft")
+    soft = [s for s in data.train + data.valid if s.soft]
+    assert soft and all(abs(sum(p for _, p in s.soft) - 1) < 1e-6 and len(s.soft) > 1 for s in soft)
 
 
 def test_automatic_split_keeps_near_duplicates_together(tmp_path, ccsn_dir):
@@ -64,11 +80,12 @@ def test_automatic_split_keeps_near_duplicates_together(tmp_path, ccsn_dir):
     from PIL import Image
     src = sorted((tmp_path / "Cu").glob("*.jpg"))[0]
     Image.open(src).resize((200, 200)).save(tmp_path / "Cu" / "copy-small.jpg")
-    data = load_split(tmp_path, "train", valid_frac=0.2, seed=0)
+    data = folder_parts(tmp_path, valid_frac=0.2, seed=0, conflicts="keep")
     assert data.test and data.train and data.valid
-    where = {s.path.name: part for part in ("train", "valid", "test", "dropped")
-             for s in getattr(data, part)}
+    where = {s.path.name: part for part in ("train", "valid", "test") for s in getattr(data, part)}
     assert where[src.name] == where["copy-small.jpg"]
+    # and the automatic test part never moves: the same split, asked again
+    assert split_of(tmp_path) == split_of(tmp_path)
 
 
 def _subset_with_split(tmp_path, ccsn_dir):
@@ -87,8 +104,7 @@ def _subset_with_split(tmp_path, ccsn_dir):
 
 def _where(root) -> dict[str, tuple[str, str, str]]:
     """Every photo in the split: relative path -> (label, split, group)."""
-    data = load_split(root, "all", valid_frac=0, drop_conflicts=False)
-    return {s.key: (s.label, s.split, s.group) for s in data.train}
+    return {s.key: (s.label, s.split, s.group) for s in split_of(root)}
 
 
 def test_a_photo_relabelled_in_the_cleaner_keeps_its_split_and_group(tmp_path, ccsn_dir):

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from cloudatlas.cli import main
-from cloudatlas.data.dataset import DataError
+from cloudatlas.errors import DataError
 from cloudatlas.data.label_issues import find_label_issues
 
 from .tools_fixtures import cache_env, copy_photo, feature_model  # noqa: F401  (fixtures)

@@ -3,8 +3,8 @@ import shutil
 
 from PIL import Image
 
+from cloudatlas.data import photo_groups, scan_folder
 from cloudatlas.data.audit import audit
-from cloudatlas.data.dataset import perceptual_groups
 
 
 def test_a_photo_stored_sideways_with_exif_rotation_is_the_same_picture(tmp_path, ccsn_dir):
@@ -19,8 +19,8 @@ def test_a_photo_stored_sideways_with_exif_rotation_is_the_same_picture(tmp_path
         exif = img.getexif()
         exif[0x0112] = 6  # "rotate 90 degrees clockwise to view": store the pixels turned the other way
         img.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "Cu" / "sideways.jpg", quality=95, exif=exif)
-    paths = [tmp_path / "Cu" / "upright.jpg", tmp_path / "Cu" / "sideways.jpg", tmp_path / "Ci" / "other.jpg"]
-    groups = perceptual_groups(paths)
-    assert groups[0] == groups[1] != groups[2]
+    samples = scan_folder(tmp_path)
+    groups = dict(zip([s.key for s in samples], photo_groups(tmp_path, samples)))
+    assert groups["Cu/upright.jpg"] == groups["Cu/sideways.jpg"] != groups["Ci/other.jpg"]
     report = audit(tmp_path, progress=False, cache=False)  # the audit agrees with the split's grouper
     assert [sorted(g.files) for g in report.near_duplicates + report.duplicates] == [["Cu/sideways.jpg", "Cu/upright.jpg"]]

@@ -91,7 +91,8 @@ def test_a_run_folder_decides_on_its_own_validation_photos(tmp_path, split_data,
                    "Cu/" + sorted((data / "Cu").glob("*.jpg"))[1].name]
     run = tmp_path / "run"
     model = tiny_model(run / "model.onnx")
-    (run / "data.json").write_text(json.dumps({"data": str(data), "valid_files": valid_files}))
+    parts = {"valid": [[str(data / key), key.split("/")[0]] for key in valid_files]}
+    (run / "data.json").write_text(json.dumps({"parts": parts}))
     result = quantize_int8(model, data, n_calibration=8)
     assert "data.json" in result.checked_on and result.n_checked == 2
     assert {data / key for key in valid_files} <= set(opened)
@@ -100,7 +101,7 @@ def test_a_run_folder_decides_on_its_own_validation_photos(tmp_path, split_data,
 
 def test_calibration_and_validation_photos_never_overlap_and_exclude_test(tmp_path, split_data):
     data, test = split_data
-    model = tiny_model(tmp_path / "model.onnx", {"training": {"config": {"valid_frac": 0.5, "split_seed": 3}}})
+    model = tiny_model(tmp_path / "model.onnx", {"training": {"config": {"data": {"valid_frac": 0.5, "split_seed": 3}}}})
     calib, valid, _ = validation_part(model, data, Classifier.load(model).metadata)
     calib_paths, valid_paths = {s.path for s in calib}, {s.path for s in valid}
     assert len(valid_paths) == 9  # the model's recorded valid_frac (half of six per genus), not the default

@@ -28,10 +28,12 @@ def quick_gated_model(base: Path, ccsn_dir: Path, not_cloud_dir: Path) -> tuple[
     """``dev_model`` with a gate fitted on a few dozen images; returns the file and the report."""
     path, report_path = base / "quick-gated.onnx", base / "quick-gate-report.json"
     if not path.exists():
-        from cloudatlas.gate import fit_gate
+        from cloudatlas.config import GateConfig, Recipe
+        from cloudatlas.gate import fit_gates
 
-        report = fit_gate(dev_model(base), ccsn_dir, not_cloud_dir, out_path=path, seed=0,
-                          max_per_set=QUICK_PER_SET, threads=1, cache_dir=base / "embeddings")
+        config = GateConfig(not_sky=str(not_cloud_dir), seed=0, limit=QUICK_PER_SET)
+        report = fit_gates(dev_model(base), Recipe.from_folder(ccsn_dir), config=config, out_path=path,
+                           threads=1, cache_dir=base / "embeddings")
         report_path.write_text(json.dumps(report.to_dict()))
     return path, json.loads(report_path.read_text())
 

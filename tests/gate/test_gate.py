@@ -8,10 +8,13 @@ import onnx
 import pytest
 
 from cloudatlas import Classifier
-from cloudatlas.gate import (Embedded, GateSample, attach_gate, choose_threshold, fit_linear_gate,
-                             render_negative, synthetic_specs)
-from cloudatlas.gate.data import gate_data
-from cloudatlas.gate.synthetic import HELDOUT_STYLES
+from cloudatlas.config import GateConfig, Recipe
+from cloudatlas.data import assemble
+from cloudatlas.data.synthetic import FIT_STYLES, HELDOUT_STYLES, render_negative, synthetic_specs
+from cloudatlas.export.graph import attach_scores
+from cloudatlas.gate import Embedded, Gate, GateSample, choose_threshold, fit_sky_gate, gate_data
+from cloudatlas.gate.data import HELDOUT_SEED_OFFSET
+from cloudatlas.linear import LinearModel
 
 
 def _images(ccsn_dir, not_cloud_dir):
@@ -25,20 +28,27 @@ def _images(ccsn_dir, not_cloud_dir):
 
 
 def test_gate_inside_the_onnx_model_gives_sklearn_s_probabilities(tmp_path, dev_model_path, ccsn_dir, not_cloud_dir):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
     samples, sources = _images(ccsn_dir, not_cloud_dir)
     clf = Classifier.load(dev_model_path, threads=1)
     x = clf.embed(sources)
     fit = Embedded(samples, x)
-    fitted = fit_linear_gate(fit, fit, target_accept=0.9, cs=(0.05,))
-    gated = attach_gate(dev_model_path, fitted.gate, tmp_path / "gated.onnx", {"auroc": 1.0})
-
-    expected = fitted.model.predict_proba(fitted.scaler.transform(x))[:, 1]
+    gate, _ = fit_sky_gate(fit, fit, target_accept=0.9, cs=(0.05,))
+    gated = attach_scores(dev_model_path, [("cloud_score", gate.model, "gate", {"threshold": gate.threshold,
+                                                                               "auroc": 1.0})], tmp_path / "gated.onnx")
+    y = np.array([s.is_sky for s in samples], dtype=int)
+    scaler = StandardScaler().fit(x)  # the same model, fitted by scikit-learn's own pipeline
+    reference = LogisticRegression(C=0.05, class_weight="balanced", max_iter=5000).fit(scaler.transform(x), y)
+    expected = reference.predict_proba(scaler.transform(x))[:, 1]
     gated_clf = Classifier.load(gated, threads=1)
     preds = gated_clf.predict_batch(sources, batch_size=7)  # several batches: [N] output per batch
     got = np.array([p.cloud_score for p in preds])
-    np.testing.assert_allclose(got, expected, atol=2e-5)
-    assert [p.is_cloud for p in preds] == [bool(s >= fitted.gate.threshold) for s in got]
-    assert gated_clf.gate_threshold == pytest.approx(fitted.gate.threshold)
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    np.testing.assert_allclose(got, gate.scores(x), atol=2e-5)  # NumPy and the graph agree
+    assert [p.is_cloud for p in preds] == [bool(s >= gate.threshold) for s in got]
+    assert gated_clf.gate_threshold == pytest.approx(gate.threshold)
     assert gated_clf.metadata["gate"]["auroc"] == 1.0
     # the genus part of the model is untouched
     before = clf.predict_batch(sources[:3])
@@ -51,7 +61,7 @@ def test_gate_inside_the_onnx_model_gives_sklearn_s_probabilities(tmp_path, dev_
 def test_attaching_again_replaces_the_gate_without_leftovers(tmp_path, quick_gate):
     path, _ = quick_gate
     once = onnx.load(str(path))
-    again = attach_gate(path, _gate_with_threshold(path, 0.5), tmp_path / "again.onnx")
+    again = attach_scores(path, [("cloud_score", _gate_of(path), "gate", {"threshold": 0.5})], tmp_path / "again.onnx")
     twice = onnx.load(str(again))
     assert [o.name for o in twice.graph.output].count("cloud_score") == 1
     assert len(twice.graph.node) == len(once.graph.node)
@@ -59,20 +69,20 @@ def test_attaching_again_replaces_the_gate_without_leftovers(tmp_path, quick_gat
     assert Classifier.load(again).gate_threshold == 0.5
 
 
-def _gate_with_threshold(path, threshold):
-    from cloudatlas.gate import LinearGate
-
+def _gate_of(path) -> LinearModel:
+    """The linear model of the sky gate written into ``path``, read back from its graph."""
     proto = onnx.load(str(path))
     arrays = {i.name.split("/")[-1]: onnx.numpy_helper.to_array(i) for i in proto.graph.initializer
               if i.name.startswith("cloudatlas_gate/")}
-    return LinearGate(arrays["mean"], arrays["std"], arrays["weight"].ravel(), float(arrays["bias"][0]), threshold)
+    return LinearModel(arrays["mean"], arrays["std"], arrays["weight"].reshape(-1, 1), arrays["bias"].reshape(1),
+                       np.array([0, 1]), 2)
 
 
 def test_quick_gate_separates_images_it_never_saw(quick_gate):
     """30 cloud photos against 60 other images are already enough on backbone features."""
     _, report = quick_gate
     m = report["metrics"]
-    assert report["counts"]["heldout"] == {"cloud": 30, "photo": 30, "synthetic": 30}
+    assert report["counts"]["heldout"] == {"cloud": 30, "clear_sky": 0, "photo": 30, "synthetic": 30}
     assert m["auroc"] >= 0.97 and m["auroc_photos"] >= 0.95
     assert m["cloud_accept_rate"] >= 0.85
     assert m["not_cloud_photo_accept_rate"] <= 0.15
@@ -108,8 +118,8 @@ def test_gate_cli_writes_a_gated_model_and_prints_json(tmp_path, dev_model_path,
         capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
-    assert report["counts"]["fit"] == {"cloud": 12, "photo": 12, "synthetic": 12}
-    assert report["counts"]["heldout"] == {"cloud": 12, "photo": 12, "synthetic": 12}
+    assert report["counts"]["fit"] == {"cloud": 12, "clear_sky": 0, "photo": 12, "synthetic": 12}
+    assert report["counts"]["heldout"] == {"cloud": 12, "clear_sky": 0, "photo": 12, "synthetic": 12}
     gated = Classifier.load(out, threads=1)
     gate, m = gated.metadata["gate"], report["metrics"]
     assert gate["threshold"] == report["threshold"] == gated.gate_threshold
@@ -121,7 +131,8 @@ def test_gate_cli_writes_a_gated_model_and_prints_json(tmp_path, dev_model_path,
     assert m["cloud_accept_rate"] >= 0.75
     assert m["not_cloud_accept_rate"] <= 0.25 and m["synthetic_accept_rate"] <= 0.1
     # and the gate written into the file is the one measured: it accepts the same held-out photos
-    heldout = gate_data(ccsn_dir, not_cloud_dir, seed=0, max_per_set=12).heldout
+    recipe = Recipe.from_folder(ccsn_dir)
+    heldout = gate_data(assemble(recipe), GateConfig(not_sky=str(not_cloud_dir), seed=0, limit=12)).heldout
     for kind, rate in (("cloud", "cloud_accept_rate"), ("photo", "not_cloud_photo_accept_rate")):
         verdicts = [p.is_cloud for p in gated.predict_batch([s.source for s in heldout if s.kind == kind])]
         assert np.mean(verdicts) == pytest.approx(m[rate], abs=1e-3), kind
@@ -133,3 +144,23 @@ def test_gate_cli_explains_a_missing_folder(tmp_path, dev_model_path, ccsn_dir):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "nowhere: no such folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_fit_data_never_contains_heldout_styles_or_the_heldout_seed(ccsn_dir, not_cloud_dir):
+    assert not set(FIT_STYLES) & set(HELDOUT_STYLES)
+    config = GateConfig(not_sky=str(not_cloud_dir), seed=5, synthetic=40, synthetic_heldout=40)
+    data = gate_data(assemble(Recipe.from_folder(ccsn_dir)), config)
+    fit = [s.source for s in data.fit if s.kind == "synthetic"]
+    held = [s.source for s in data.heldout if s.kind == "synthetic"]
+    assert {s.style for s in fit} <= set(FIT_STYLES)
+    assert {s.style for s in held} & set(HELDOUT_STYLES)
+    assert {s.seed for s in fit} == {5} and {s.seed for s in held} == {5 + HELDOUT_SEED_OFFSET}
+    keys = lambda part: {s.key for s in part}
+    assert not keys(data.fit) & keys(data.heldout) and not keys(data.valid) & keys(data.heldout)
+    assert not keys(data.fit) & keys(data.valid)
+    # cloud photos: only CCSN train fits or calibrates; the test split is only held out
+    split = {line.split(",")[0]: line.split(",")[2] for line in (ccsn_dir / "split.csv").read_text().splitlines()[1:]}
+    for s in data.fit + data.valid:
+        if s.kind == "cloud":
+            assert split[s.key.removeprefix("cloud/ccsn:")] == "train"
+    assert {split[s.key.removeprefix("cloud/test:")] for s in data.heldout if s.kind == "cloud"} == {"test"}

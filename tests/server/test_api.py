@@ -16,7 +16,7 @@ import pillow_heif  # a base dependency: a broken install must fail here, not sk
 import pytest
 from PIL import Image
 
-from cloudatlas.gate import render_negative, synthetic_specs
+from cloudatlas.data.synthetic import render_negative, synthetic_specs
 from cloudatlas.labels import GENERA
 
 from ..core.test_imageio import png_bomb

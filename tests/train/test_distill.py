@@ -1,4 +1,5 @@
-"""A tiny real recipe run: several sources -> decisions -> teacher -> distilled student -> ONNX."""
+"""A tiny real recipe run: several sources -> decisions -> teacher -> distilled student -> gates -> ONNX,
+all from one ``train(recipe)``."""
 import csv
 import json
 import shutil
@@ -7,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cloudatlas.data.recipe import read_decisions
+from cloudatlas.config import Recipe
+from cloudatlas.data.assemble import read_decisions
 from cloudatlas.inference import Classifier
-from cloudatlas.recipe import Recipe
 
 LABELS = ["Cb", "Ci", "Ct"]
 
@@ -30,9 +31,13 @@ def _copy(src: Path, dest: Path, labels, per_label, offset=0, split=None) -> Pat
 
 
 @pytest.fixture(scope="module")
-def recipe_file(tmp_path_factory, ccsn_dir):
+def recipe_file(tmp_path_factory, ccsn_dir, clear_sky_dir, not_cloud_dir):
     root = tmp_path_factory.mktemp("recipe")
     extra = ccsn_dir.parent / "extra"
+    _copy(clear_sky_dir.parent, root, [clear_sky_dir.name], 20)
+    (root / "other").mkdir()
+    for p in sorted(not_cloud_dir.glob("*.jpg"))[:30]:
+        shutil.copy(p, root / "other" / p.name)
     _copy(ccsn_dir, root / "a", LABELS, 12, split="train")
     _copy(extra / "curated", root / "b", LABELS, 10)
     _copy(extra / "scrape", root / "c", ["Cb", "Ci"], 8)
@@ -50,6 +55,7 @@ def recipe_file(tmp_path_factory, ccsn_dir):
 name = "tiny"
 [data]
 valid_frac = 0.25
+conflicts = "soft"
 decisions = "decisions.csv"
 benchmark = { path = "bench", split = "test" }
 [[data.source]]
@@ -75,19 +81,25 @@ epochs = 2
 batch_size = 16
 [distill]
 refit = true
+flip_tta = true
+[gate]
+not_sky = "other"
+clear_sky = "clear_sky"
+synthetic = 24
+synthetic_heldout = 12
 """)
     return path, leak
 
 
 def test_recipe_assembles_sources_with_decisions_and_no_benchmark_leak(recipe_file):
-    from cloudatlas.data.recipe import assemble
+    from cloudatlas.data import assemble
 
     path, leak = recipe_file
-    recipe = Recipe.load(path)
-    data = assemble(recipe.data)
-    ids = {s.id for part in data.parts().values() for s in part}
+    data = assemble(Recipe.load(path))
+    ids = {s.id for name, part in data.parts().items() if name != "test" for s in part}
     assert f"a:Ct/{leak.name}" not in ids  # the benchmark photo is left out of every part
     assert data.left_out["near-duplicate of a benchmark photo"] == [f"a:Ct/{leak.name}"]
+    assert [s.path.name for s in data.test] == [leak.name]
     assert any("test drop" in reason for reason in data.left_out)
     relabelled = [s for part in data.parts().values() for s in part if s.source == "b" and s.label == "Cb"
                   and s.path.parent.name == "Ci"]
@@ -109,55 +121,56 @@ def test_decisions_file_is_validated(tmp_path):
         read_decisions(bad)
 
 
-@pytest.mark.slow
-def test_train_recipe_distils_one_network_with_its_recipe_inside(recipe_file, tmp_path):
-    from cloudatlas.train.distill import train_recipe
+@pytest.fixture(scope="module")
+def trained(recipe_file, tmp_path_factory):
+    from cloudatlas.train import train
 
     path, _ = recipe_file
-    result = train_recipe(path, tmp_path / "runs" / "tiny")
-    model = Path(result["model"])
-    clf = Classifier.load(model)
+    return path, train(path, out=tmp_path_factory.mktemp("runs") / "tiny")
+
+
+@pytest.mark.slow
+def test_one_train_distils_one_network_with_its_recipe_inside(trained):
+    path, result = trained
+    clf = Classifier.load(result.model_path)
     assert clf.labels == LABELS and clf.img_size == 64
     meta = clf.metadata
     assert meta["recipe"]["name"] == "tiny" and meta["recipe"]["file"].endswith("tiny.toml")
-    assert meta["training"]["refit"] is True
-    assert set(result["teacher"]) == {"valid", "holdout"}
-    report = json.loads((model.parent / "report.json").read_text())
+    assert meta["training"]["refit"] is True and meta["training"]["config"]["data"]["conflicts"] == "soft"
+    assert set(result.summary["teacher"]) == {"valid", "holdout"}
+    report = json.loads((result.out / "report.json").read_text())
     assert set(report["student"]["valid"]) == {"a", "b"}  # validation reported per source
+    # refit on train + valid when the chosen epoch trained the whole network
+    assert ("refit" in report["student"]) == (result.best_epoch > 1) == (result.out / "refit.pt").exists()
     photo = sorted((path.parent / "b" / "Ct").glob("*.jpg"))[-1]
     probs = [p.probability for p in clf.predict(photo).predictions]
     assert abs(sum(probs) - 1) < 1e-4
     # one backbone pass per photo (and its mirror image): a single network, not an ensemble
     assert "ensemble" not in meta and meta["test_time_augmentation"] == "horizontal flip"
+    config = json.loads((result.out / "config.json").read_text())
+    assert config["student"]["img_size"] == 64 and config["world_size"] == 1
     # the held-out part of the recipe is measured per source, labels as the decisions left them
-    from cloudatlas.evaluate.evaluate import evaluate_recipe_part
+    from cloudatlas.evaluate import evaluate
 
-    held = evaluate_recipe_part(model, path, "holdout", progress=False)
+    held = evaluate(result.model_path, path, "holdout", progress=False)
     assert set(held.per_source) == {"b"} and held.report.n == held.per_source["b"]["n"] > 0
 
 
 @pytest.mark.slow
-def test_verdict_gates_go_into_the_student(recipe_file, tmp_path, clear_sky_dir, not_cloud_dir):
-    """Sky gate + clear-sky gate fitted on a recipe's photos, written into the model file."""
-    from cloudatlas.gate.verdict import fit_verdict
+def test_the_recipes_gates_go_into_the_student(trained):
+    """[gate] in the recipe: the sky gate and the clear-sky gate are fitted on the student's own
+    embedding and written into its file by the same train() call."""
     from cloudatlas.inference.verdict import verdict_of
-    from cloudatlas.train.distill import train_recipe
 
-    path, _ = recipe_file
-    model = Path(train_recipe(path, tmp_path / "runs" / "tiny")["model"])
-    clear = _copy(clear_sky_dir.parent, tmp_path / "clear", [clear_sky_dir.name], 20) / clear_sky_dir.name
-    other = tmp_path / "other"
-    other.mkdir()
-    for p in sorted(not_cloud_dir.glob("*.jpg"))[:30]:
-        shutil.copy(p, other / p.name)
-    gated = tmp_path / "gated.onnx"
-    report = fit_verdict(model, path, clear, other, out_path=gated, n_synthetic=24, n_synthetic_heldout=12)
-    clf = Classifier.load(gated)
-    assert clf.gate_threshold == pytest.approx(report.gate.threshold)
-    assert clf.clear_threshold == pytest.approx(report.clear.threshold)
+    path, result = trained
+    clf = Classifier.load(result.model_path)
+    gate = result.summary["gate"]
+    assert clf.gate_threshold == pytest.approx(gate["threshold"])
+    assert clf.clear_threshold == pytest.approx(gate["clear_sky_threshold"])
     assert {"cloud_score", "clear_sky_score"} <= clf.outputs
     assert "heldout" in clf.metadata["gate"] and clf.metadata["clear_sky"]["threshold"] == clf.clear_threshold
-    for photo in sorted(clear.glob("*.jpg"))[:3] + sorted(other.glob("*.jpg"))[:3]:
+    photos = sorted((path.parent / "clear_sky").glob("*.jpg"))[:3] + sorted((path.parent / "other").glob("*.jpg"))[:3]
+    for photo in photos:
         pred = clf.predict(photo)
         assert pred.verdict == verdict_of(pred.cloud_score, pred.clear_sky_score, clf.gate_threshold,
                                           clf.clear_threshold)

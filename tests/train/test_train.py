@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from cloudatlas.inference import Classifier
-from cloudatlas.train import TrainConfig, train
+from cloudatlas.train import train
+
+TINY = dict(img_size=64, epochs=1, freeze_epochs=1, batch_size=8, freeze_to=3, cache_views=2, valid_frac=0.2)
 
 
 @pytest.fixture(scope="module")
@@ -17,9 +19,7 @@ def tiny_run(tmp_path_factory, ccsn_dir):
 
     data = copy_subset(ccsn_dir, tmp_path_factory.mktemp("data"), ["Ci", "Cu", "Ns"], 8)
     out = tmp_path_factory.mktemp("runs") / "tiny"
-    config = TrainConfig(data=str(data), out=str(out), img_size=64, epochs=1, freeze_epochs=1,
-                         batch_size=8, freeze_to=3, cache_views=2, valid_frac=0.2)
-    return data, out, train(config)
+    return data, out, train(data=data, out=out, **TINY)
 
 
 def test_run_folder_describes_itself(tiny_run):
@@ -28,7 +28,8 @@ def test_run_folder_describes_itself(tiny_run):
                  "report.json", "model.onnx", "last.pt"):
         assert (out / name).stat().st_size > 0, name
     config = json.loads((out / "config.json").read_text())
-    assert config["img_size"] == 64 and config["arch"] == "efficientnet_lite0"
+    assert config["student"]["img_size"] == 64 and config["student"]["arch"] == "efficientnet_lite0"
+    assert config["data"]["valid_frac"] == 0.2 and config["world_size"] == 1
     metrics = (out / "metrics.csv").read_text().splitlines()
     assert metrics[0].startswith("epoch,phase") and len(metrics) == 3  # frozen + unfrozen epoch
     assert result.report.labels == ["Ci", "Cu", "Ns"]
@@ -51,26 +52,17 @@ def test_exported_model_predicts_without_torch_and_matches_metadata(tiny_run):
 def test_onnx_matches_the_torch_model(tiny_run):
     import torch
 
-    from cloudatlas.export import CloudNet
-    from cloudatlas.model import create_model
-
     data, out, _ = tiny_run
-    ckpt = torch.load(out / "last.pt", weights_only=True)
-    model = create_model("efficientnet_lite0", 3, weights=None)
-    model.load_state_dict(ckpt["best_weights"])
     clf = Classifier.load(out / "model.onnx")
     pixels = np.stack([clf.preprocess(p) for p in sorted((data / "Ns").glob("*.jpg"))[:4]])
-    with torch.no_grad():
-        expected = CloudNet(model.eval(), (0.5,) * 3, (0.5,) * 3)(torch.from_numpy(pixels))[0].numpy()
+    expected = _torch_probabilities(out, "efficientnet_lite0", pixels)
     got = clf.session.run(["probabilities"], {"image": pixels})[0]
     np.testing.assert_allclose(got, expected, atol=1e-4)
 
 
 def test_resume_continues_instead_of_starting_over(tiny_run, capsys):
     data, out, first = tiny_run
-    config = TrainConfig.load(out / "config.json")
-    config.epochs = 2  # one more unfrozen epoch than was run
-    again = train(config, resume=True)
+    again = train(out=out, resume=True, epochs=2)  # the run's own recipe, one more unfrozen epoch
     assert len((out / "metrics.csv").read_text().splitlines()) == 4
     assert "Resuming" in capsys.readouterr().err
     assert again.model_path.exists()
@@ -79,7 +71,7 @@ def test_resume_continues_instead_of_starting_over(tiny_run, capsys):
 def test_refuses_to_overwrite_a_run(tiny_run):
     data, out, _ = tiny_run
     with pytest.raises(FileExistsError, match="--resume"):
-        train(TrainConfig(data=str(data), out=str(out)))
+        train(data=data, out=out)
 
 
 def test_cli_train_reports_bad_data_without_traceback(tmp_path):
@@ -90,13 +82,45 @@ def test_cli_train_reports_bad_data_without_traceback(tmp_path):
     assert "no photos found" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["--data", "{data}", "--epocs", "3"], "--epochs"),                      # argparse names the flag
+    (["--data", "{data}", "--conflicts", "sometimes"], "invalid choice"),
+    (["--recipe", "{recipe}"], "did you mean 'epochs'"),                     # a recipe's typo, and its fix
+])
+def test_cli_train_names_a_wrong_setting_and_its_nearest_valid_one(tmp_path, tiny_run, argv, message):
+    data, _, _ = tiny_run
+    recipe = tmp_path / "typo.toml"
+    recipe.write_text(f'[data]\n[[data.source]]\nname = "a"\npath = "{data}"\n[student]\nepoch = 3\n')
+    argv = [a.format(data=data, recipe=recipe) for a in argv]
+    proc = subprocess.run([sys.executable, "-m", "cloudatlas", "train", *argv, "--out", str(tmp_path / "r")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_every_flag_takes_effect(tiny_run, tmp_path):
+    """A flag is an override of the recipe's setting: what the run records is what was asked."""
+    data, _, _ = tiny_run
+    out = tmp_path / "flags"
+    proc = subprocess.run([sys.executable, "-m", "cloudatlas", "train", "--data", str(data), "--out", str(out),
+                           "--img-size", "64", "--epochs", "1", "--freeze-epochs", "0", "--batch-size", "8",
+                           "--lr", "0.001", "--valid-frac", "0.3", "--split-seed", "2", "--conflicts", "keep",
+                           "--label-smoothing", "0.05", "--no-refit", "--flip-tta"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert config["student"] | {"img_size": 64, "epochs": 1, "freeze_epochs": 0, "batch_size": 8, "lr": 0.001,
+                                "label_smoothing": 0.05} == config["student"]
+    assert config["data"]["valid_frac"] == 0.3 and config["data"]["split_seed"] == 2
+    assert config["data"]["conflicts"] == "keep"
+    assert config["distill"]["refit"] is False and config["distill"]["flip_tta"] is True
+    assert Classifier.load(out / "model.onnx").metadata["test_time_augmentation"] == "horizontal flip"
+    assert len((out / "metrics.csv").read_text().splitlines()) == 2  # one unfrozen epoch, no head-only one
+
+
 def test_ensemble_of_two_seeds_averages_its_members(tiny_run, tmp_path):
     from cloudatlas.export import export_ensemble
 
     data, out, _ = tiny_run
-    config = TrainConfig.load(out / "config.json")
-    config.out, config.seed, config.epochs = str(tmp_path / "seed1"), 1, 1
-    second = train(config)
+    second = train(data=data, out=tmp_path / "seed1", **{**TINY, "seed": 1})
     ensemble = export_ensemble([out, second.out], tmp_path / "ensemble.onnx")
     clf = Classifier.load(ensemble)
     assert clf.metadata["ensemble"]["members"] == 2 and "valid" in clf.metadata["metrics"]
@@ -127,9 +151,8 @@ def test_ensemble_of_two_backbones_runs_both_on_one_input(tiny_run, tmp_path):
     from cloudatlas.export import export_ensemble
 
     data, out, _ = tiny_run
-    config = TrainConfig.load(out / "config.json")
-    config.out, config.arch, config.img_size, config.freeze_to = str(tmp_path / "lite1"), "efficientnet_lite1", 72, 2
-    other = train(config)
+    other = train(data=data, out=tmp_path / "lite1", **{**TINY, "arch": "efficientnet_lite1", "img_size": 72,
+                                                         "freeze_to": 2})
     ensemble = Classifier.load(export_ensemble([out, other.out], tmp_path / "mixed.onnx"))
     meta = ensemble.metadata
     assert ensemble.img_size == 72 and meta["arch"] == "efficientnet_lite0+efficientnet_lite1"
@@ -147,9 +170,7 @@ def test_ensemble_refuses_runs_with_different_validation_parts(tiny_run, tmp_pat
     from cloudatlas.export import export_ensemble
 
     data, out, _ = tiny_run
-    config = TrainConfig.load(out / "config.json")
-    config.out, config.split_seed = str(tmp_path / "other-split"), 7
-    other = train(config)
+    other = train(data=data, out=tmp_path / "other-split", **{**TINY, "split_seed": 7})
     with pytest.raises(ValueError, match="split_seed"):
         export_ensemble([out, other.out], tmp_path / "bad.onnx")
 
@@ -159,12 +180,15 @@ def _torch_probabilities(run, arch, pixels):
     import torch
 
     from cloudatlas.export import CloudNet
-    from cloudatlas.model import create_model
+    from cloudatlas.export.ensemble import run_weights
+    from cloudatlas.model import get_backbone
 
-    model = create_model(arch, 3, weights=None)
-    model.load_state_dict(torch.load(run / "last.pt", weights_only=True)["best_weights"])
+    spec = get_backbone(arch)
+    model = spec.create(3, weights=None)
+    model.load_state_dict(run_weights(run))
     with torch.no_grad():
-        return CloudNet(model.eval(), (0.5,) * 3, (0.5,) * 3)(torch.from_numpy(pixels))[0].numpy()
+        net = CloudNet(model.eval(), spec.mean, spec.std, structure=spec.structure)
+        return net(torch.from_numpy(pixels))[0].numpy()
 
 
 def test_fp16_weights_halve_the_file_and_keep_the_predictions(tiny_run, tmp_path):

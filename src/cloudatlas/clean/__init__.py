@@ -1,10 +1,7 @@
-"""Clean stage: review a photo set in a local web page; journaled, undoable file operations.
-
-``Journal`` (file operations) is light; ``create_app`` imports FastAPI only when asked for.
-"""
-from .journal import Entry, Journal, JournalError, move_no_clobber
-
-__all__ = ["Entry", "Journal", "JournalError", "build_review", "create_app", "move_no_clobber"]
+"""Clean stage: ``data decide`` (a recipe's drop / relabel decisions from the teacher's verdicts)
+and the cleaner, a local web page to review a photo set; every change goes through the data
+set's undoable journal (``cloudatlas.data.journal``). ``create_app`` imports FastAPI only when
+asked for."""
 
 
 def __getattr__(name: str):
@@ -12,4 +9,11 @@ def __getattr__(name: str):
         from . import app
 
         return getattr(app, name)
+    if name == "decide":
+        from .decide import decide
+
+        return decide
     raise AttributeError(name)
+
+
+__all__ = ["build_review", "create_app", "decide"]

@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..imageio import ImageLoadError, load_image
 from .guard import Guard, install_guard
-from .journal import JournalError, has_control_chars
+from ..data.journal import has_control_chars
+from ..errors import JournalError
 from .review import KINDS, Review
 
 STATIC = "static"
@@ -211,13 +212,12 @@ def build_review(data_dir: str | Path, model: str | Path | None = None, find_iss
     notes: list[str] = []
     issues = None
     if find_issues:
-        from ..data.dataset import DataError
         from ..data.label_issues import find_label_issues
-        from ..inference import ModelError
+        from ..errors import CloudAtlasError
 
         try:
             issues = find_label_issues(data_dir, model=model, progress=progress)
-        except (ModelError, DataError) as err:
+        except CloudAtlasError as err:
             notes.append(f"Suspicious labels not searched: {err}")
     else:
         notes.append("Suspicious labels not searched (started without a model).")

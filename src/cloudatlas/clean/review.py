@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..data.audit import AuditReport, audit
-from ..data.dataset import DataError, scan_folder
+from ..data.dataset import scan_folder
+from ..errors import DataError
 from ..labels import GENERA, canonical_label
-from .journal import TRASH_DIR, Journal, JournalError
+from ..data.journal import Journal
+from ..data.layout import TRASH_DIR
+from ..errors import JournalError
 
 KINDS = ("conflict", "duplicate", "suspicious", "unreadable", "tiny", "non_photo")
 # Base suspicion of each kind of problem; a flagged label issue adds its own (1 - quality).

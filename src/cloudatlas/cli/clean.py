@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .options import deprecated, positional_or_flag
+
 DESCRIPTION = """\
 Open a local web page that shows the photos of DATA most-suspicious-first (conflicts,
 duplicates, likely label errors, unreadable files), filterable by label and by problem. For
@@ -16,15 +18,16 @@ keyboard (press ? in the page):
   m pick a label      u undo       l/f next label/problem filter
 
 examples:
-  cloudatlas clean data/ccsn
-  cloudatlas clean data/ccsn --model runs/mine/model.onnx --port 8800
-  cloudatlas clean data/ccsn --no-issues          audit problems only, no model needed
-  cloudatlas clean data/ccsn --log                what has been changed so far
+  cloudatlas clean --data data/ccsn
+  cloudatlas clean --data data/ccsn --model runs/mine/model.onnx --port 8800
+  cloudatlas clean --data data/ccsn --no-issues          audit problems only, no model needed
+  cloudatlas clean --data data/ccsn --log                what has been changed so far
 """
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("data", metavar="DIR", help="the data set: DIR/<label>/*.jpg")
+    p.add_argument("--data", metavar="DIR", help="the data set: DIR/<label>/*.jpg")
+    deprecated(p, dest="data", new="--data")
     p.add_argument("--port", type=int, default=8765, help="port of the local page (8765)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (127.0.0.1: only this computer can change your data)")
@@ -39,11 +42,14 @@ def run(args: argparse.Namespace) -> int:
 
     from . import CliError
 
-    root = Path(args.data)
+    data = positional_or_flag(args, "data")
+    if not data:
+        raise CliError("say which data set to clean: --data DIR")
+    root = Path(data)
     if not root.is_dir():
         raise CliError(f"{root}: no such folder.")
     if args.log:
-        from ..clean.journal import Journal
+        from ..data.journal import Journal
 
         print(Journal(root).log_text())
         return 0
@@ -58,13 +64,9 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ..clean.app import build_review, create_app
-    from ..data.dataset import DataError
 
     print(f"Auditing {root} ...", file=sys.stderr)
-    try:
-        review = build_review(root, model=args.model, find_issues=not args.no_issues, progress=None)
-    except DataError as err:
-        raise CliError(str(err)) from None
+    review = build_review(root, model=args.model, find_issues=not args.no_issues, progress=None)
     for note in review.notes:
         print(note, file=sys.stderr)
     app = create_app(root, review=review, hosts=(args.host,))
@@ -81,8 +83,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _summary_line(root) -> str:
-    from ..clean.journal import Journal
+    from ..data.journal import Journal
 
     s = Journal(root).summary()
     return (f"In effect: {s['moved']} moved, {s['deleted']} deleted, {s['kept']} kept "
-            f"(details: cloudatlas clean {root} --log)")
+            f"(details: cloudatlas clean --data {root} --log)")

@@ -5,6 +5,8 @@ import argparse
 import json
 import sys
 
+from .options import deprecated, positional_or_flag
+
 DESCRIPTION = """\
 Collect, check and inspect a labelled photo set laid out one folder per label:
 DATA/Cu/photo1.jpg, DATA/Ci/photo2.jpg, ... (folder names such as 'cumulus' work too).
@@ -17,28 +19,29 @@ DATA/Cu/photo1.jpg, DATA/Ci/photo2.jpg, ... (folder names such as 'cumulus' work
 """
 EPILOG = """\
 examples:
-  cloudatlas data fetch ccsn --dest data/ccsn
-  cloudatlas data download --urls cumulus.txt --label Cu --dest data/mine
-  cloudatlas data audit data/ccsn --html audit.html
-  cloudatlas data issues data/ccsn --top 30
-  cloudatlas clean data/ccsn                     then fix what they found, in a web page
+  cloudatlas data fetch ccsn --data data/ccsn
+  cloudatlas data download --urls cumulus.txt --label Cu --data data/mine
+  cloudatlas data audit --data data/ccsn --html audit.html
+  cloudatlas data issues --data data/ccsn --top 30
+  cloudatlas data decide --recipe recipes/bundled.toml
+  cloudatlas clean --data data/ccsn              then fix what they found, in a web page
 
 Run 'cloudatlas data SUBCOMMAND --help' for the options of each.
 """
 
 FETCH_EPILOG = """\
-The archive is downloaded into DEST/.cloudatlas/downloads/ first (as NAME.part while in
+The archive is downloaded into DIR/.cloudatlas/downloads/ first (as NAME.part while in
 progress); run the same command again after an interruption and it resumes. The checksum the
 Dataverse record publishes is verified before anything is unpacked.
 
 examples:
-  cloudatlas data fetch ccsn --dest data/ccsn
-  cloudatlas data fetch ccsn --dest data/ccsn --checksum md5:0123...   pin the exact file
+  cloudatlas data fetch ccsn --data data/ccsn
+  cloudatlas data fetch ccsn --data data/ccsn --checksum md5:0123...   pin the exact file
 """
 
 DOWNLOAD_EPILOG = """\
 URLS is a text file with one image URL a line (blank lines and # comments are ignored).
-Only files that decode as images are kept; duplicates of photos already anywhere in DEST
+Only files that decode as images are kept; duplicates of photos already anywhere in DIR
 (byte-identical or the same picture by perceptual hash) are skipped. Every skipped URL is
 listed with the reason: invalid-url, http-error, timeout, network-error, too-large,
 not-an-image, too-small or duplicate.
@@ -46,21 +49,21 @@ not-an-image, too-small or duplicate.
 exit status: 0 when at least one photo was saved or the list was empty, 1 when none was.
 
 examples:
-  cloudatlas data download --urls cumulus.txt --label Cu --dest data/mine
-  cloudatlas data download --urls urls.txt --label cirrus --dest data/mine --workers 16 --json
+  cloudatlas data download --urls cumulus.txt --label Cu --data data/mine
+  cloudatlas data download --urls urls.txt --label cirrus --data data/mine --connections 16 --json
 """
 
 AUDIT_EPILOG = """\
 Reports: unreadable or truncated files, files that are not photos, tiny images, exact
 duplicates (same bytes), near-duplicates (pHash within --max-distance bits), conflicts
 (the same picture under different labels), class counts and imbalance.
-Hashes are cached (DATA/.cloudatlas/, or ~/.cache/cloudatlas for read-only data), so a
-second audit is instant.
+Hashes are cached in the user cache (~/.cache/cloudatlas; the data set itself is never
+written), so a second audit is instant.
 
 examples:
-  cloudatlas data audit data/ccsn
-  cloudatlas data audit data/ccsn --json > audit.json
-  cloudatlas data audit data/ccsn --html audit.html        thumbnails of every problem
+  cloudatlas data audit --data data/ccsn
+  cloudatlas data audit --data data/ccsn --json > audit.json
+  cloudatlas data audit --data data/ccsn --html audit.html        thumbnails of every problem
 """
 
 ISSUES_EPILOG = """\
@@ -70,9 +73,9 @@ learning flags the photos whose label disagrees with the rest of the set (marked
 all photos by label quality (0 = surely wrong, 1 = surely right), with a suggested label.
 
 examples:
-  cloudatlas data issues data/ccsn
-  cloudatlas data issues data/ccsn --model runs/mine/model.onnx --top 50
-  cloudatlas data issues data/ccsn --json > issues.json
+  cloudatlas data issues --data data/ccsn
+  cloudatlas data issues --data data/ccsn --model runs/mine/model.onnx --top 50
+  cloudatlas data issues --data data/ccsn --json > issues.json
 """
 
 
@@ -86,7 +89,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        epilog=FETCH_EPILOG, formatter_class=fmt)
     f.add_argument("dataset", choices=["ccsn"], help="ccsn: Cirrus Cumulus Stratus Nimbus, 2543 photos, 11 genera "
                                                       "(Harvard Dataverse doi:10.7910/DVN/CADDPD)")
-    f.add_argument("--dest", required=True, metavar="DIR", help="folder to unpack into (created if missing)")
+    f.add_argument("--data", metavar="DIR", help="the data set to unpack into (created if missing)")
+    deprecated(f, "--dest", dest="data", new="--data")
     f.add_argument("--base-url", metavar="URL",
                    help="Dataverse server (default: https://dataverse.harvard.edu or $CLOUDATLAS_DATAVERSE_URL)")
     f.add_argument("--checksum", metavar="ALGO:HEX",
@@ -100,8 +104,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        epilog=DOWNLOAD_EPILOG, formatter_class=fmt)
     d.add_argument("--urls", required=True, metavar="FILE", help="text file, one URL a line")
     d.add_argument("--label", required=True, help="label of these photos, e.g. Cu or cumulus")
-    d.add_argument("--dest", required=True, metavar="DIR", help="the data set (photos go to DIR/<label>/)")
-    d.add_argument("--workers", type=int, default=8, metavar="N", help="parallel downloads (8)")
+    d.add_argument("--data", metavar="DIR", help="the data set (photos go to DIR/<label>/)")
+    deprecated(d, "--dest", dest="data", new="--data")
+    d.add_argument("--connections", type=int, default=8, metavar="N", help="parallel downloads (8)")
+    deprecated(d, "--workers", dest="connections", new="--connections", type=int)
     d.add_argument("--timeout", type=float, default=15.0, metavar="S",
                    help="seconds to wait for a server, and between two chunks of data (15)")
     d.add_argument("--deadline", type=float, default=60.0, metavar="S", help="seconds for one whole download (60)")
@@ -115,20 +121,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     a = sub.add_parser("audit", help="find corrupt files, duplicates and cross-label conflicts",
                        description="Check a folder-per-class photo set for problems that hurt training.",
                        epilog=AUDIT_EPILOG, formatter_class=fmt)
-    a.add_argument("data", metavar="DIR", help="the data set: DIR/<label>/*.jpg")
+    a.add_argument("--data", metavar="DIR", help="the data set: DIR/<label>/*.jpg")
+    deprecated(a, dest="data", new="--data")
     a.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     a.add_argument("--html", metavar="FILE", help="also write a report with thumbnails to FILE")
     a.add_argument("--max-distance", type=int, default=6, metavar="BITS",
                    help="pHash bits within which two photos are the same picture (6 of 64)")
     a.add_argument("--min-size", type=int, default=128, metavar="PX", help="smaller shorter side = tiny (128)")
-    a.add_argument("--workers", type=int, default=1, metavar="N", help="threads for hashing (1)")
+    a.add_argument("--threads", type=int, default=1, metavar="N", help="threads for hashing (1)")
+    deprecated(a, "--workers", dest="threads", new="--threads", type=int)
     a.add_argument("--no-cache", action="store_true", help="rehash every file")
 
     i = sub.add_parser("issues", help="rank photos by how likely their label is wrong",
                        description="Find likely label errors with cross-validated predictions and "
                                    "cleanlab's confident learning.",
                        epilog=ISSUES_EPILOG, formatter_class=fmt)
-    i.add_argument("data", metavar="DIR", help="the data set: DIR/<label>/*.jpg")
+    i.add_argument("--data", metavar="DIR", help="the data set: DIR/<label>/*.jpg")
+    deprecated(i, dest="data", new="--data")
     i.add_argument("--model", metavar="PATH", help="ONNX model whose backbone gives the features "
                                                    "(default: the bundled model)")
     i.add_argument("--top", type=int, default=20, metavar="N", help="show the N most suspicious photos (20)")
@@ -142,10 +151,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                     "verdicts (source, path, action, label, reason) as a CSV to review "
                                     "and commit. The recipe's per-source drop_below / relabel_above "
                                     "say how hard each source is cleaned. The sources are not modified.",
-                        epilog="example:\n  cloudatlas data decide recipes/bundled.toml "
+                        epilog="example:\n  cloudatlas data decide --recipe recipes/bundled.toml "
                                "--out recipes/bundled.decisions.csv", formatter_class=fmt)
-    dc.add_argument("recipe", metavar="RECIPE", help="training recipe (TOML)")
-    dc.add_argument("--out", metavar="CSV", help="decisions file (default: the recipe's [data] decisions)")
+    dc.add_argument("--recipe", metavar="TOML", help="training recipe (TOML)")
+    deprecated(dc, dest="recipe", new="--recipe")
+    dc.add_argument("--out", metavar="CSV", help="the decisions file to write (default: the recipe's [data] decisions)")
     dc.add_argument("--probes", metavar="DIR", default="runs/probes",
                     help="where the teacher's probe models are kept (exported there on first use)")
 
@@ -159,24 +169,26 @@ def run(args: argparse.Namespace) -> int:
             "decide": _decide}[command](args)
 
 
-def _decide(args) -> int:
-    from ..data.dataset import DataError
-    from ..data.decide import decide
-    from ..data.recipe import write_decisions
-    from ..recipe import Recipe
+def _need(args, name: str, what: str) -> str:
     from . import CliError
 
-    try:
-        recipe = Recipe.load(args.recipe)
-        out = args.out or (recipe.data.resolve(recipe.data.decisions) if recipe.data.decisions else None)
-        if out is None:
-            raise CliError("the recipe names no decisions file: pass --out CSV.")
-        report = decide(recipe, args.probes)
-    except (DataError, FileNotFoundError, ValueError) as err:
-        raise CliError(str(err)) from None
-    except ModuleNotFoundError as err:
-        raise CliError(f"{err.name} is missing: pip install 'cloudatlas[data]' (probe models are exported "
-                       f"with 'cloudatlas[train]' the first time).") from None
+    value = positional_or_flag(args, name)
+    if not value:
+        raise CliError(f"say which {what}: --{name} {'TOML' if name == 'recipe' else 'DIR'}")
+    return value
+
+
+def _decide(args) -> int:
+    from ..clean.decide import decide
+    from ..config import Recipe
+    from ..data.assemble import write_decisions
+    from . import CliError
+
+    recipe = Recipe.load(_need(args, "recipe", "recipe"))
+    out = args.out or (recipe.resolve(recipe.data.decisions) if recipe.data.decisions else None)
+    if out is None:
+        raise CliError("the recipe names no decisions file: pass --out CSV.")
+    report = decide(recipe, args.probes)
     write_decisions(out, report.decisions)
     print(report.summary())
     print(f"{len(report.decisions)} decisions -> {out}")
@@ -184,18 +196,17 @@ def _decide(args) -> int:
 
 
 def _fetch(args) -> int:
-    from ..data.fetch import Checksum, FetchError, fetch_dataset
+    from ..data.fetch import Checksum, fetch_dataset
     from . import CliError
 
+    dest = _need(args, "data", "folder to unpack into")
+    checksum = Checksum.parse(args.checksum) if args.checksum else None
     try:
-        checksum = Checksum.parse(args.checksum) if args.checksum else None
-        result = fetch_dataset(args.dataset, args.dest, base_url=args.base_url, checksum=checksum,
+        result = fetch_dataset(args.dataset, dest, base_url=args.base_url, checksum=checksum,
                                keep_archive=args.keep_archive, progress=None if not args.json else False,
                                timeout=args.timeout)
-    except (FetchError, ValueError) as err:
-        raise CliError(str(err)) from None
-    except OSError as err:  # e.g. DEST not writable, disk full
-        raise CliError(f"{args.dest}: {err.strerror or err}.") from None
+    except OSError as err:  # e.g. DIR not writable, disk full
+        raise CliError(f"{dest}: {err.strerror or err}.") from None
     if args.json:
         print(json.dumps({"dest": result.dest, "files": result.files, "n_images": result.n_images,
                           "counts": result.counts, "already_there": result.already_there,
@@ -205,37 +216,34 @@ def _fetch(args) -> int:
               + (f" ({result.already_there} already there)" if result.already_there else ""))
         for label, n in result.counts.items():
             print(f"  {label:<6} {n}")
-        print(f"next: cloudatlas data audit {result.dest}")
+        print(f"next: cloudatlas data audit --data {result.dest}")
     return 0
 
 
 def _download(args) -> int:
-    from ..data.dataset import DataError
     from ..data.download import DownloadOptions, download_images, read_url_list
     from . import CliError
 
+    dest = _need(args, "data", "data set to download into")
+    urls = read_url_list(args.urls)
+    options = DownloadOptions(workers=args.connections, timeout=args.timeout, deadline=args.deadline,
+                              max_bytes=int(args.max_mb * 1024 * 1024), min_size=args.min_size,
+                              max_distance=args.max_distance)
     try:
-        urls = read_url_list(args.urls)
-        options = DownloadOptions(workers=args.workers, timeout=args.timeout, deadline=args.deadline,
-                                  max_bytes=int(args.max_mb * 1024 * 1024), min_size=args.min_size,
-                                  max_distance=args.max_distance)
-        report = download_images(urls, args.dest, args.label, options, progress=None if not args.json else False)
-    except (DataError, OSError) as err:
-        raise CliError(str(err)) from None
+        report = download_images(urls, dest, args.label, options, progress=None if not args.json else False)
+    except OSError as err:
+        raise CliError(f"{dest}: {err.strerror or err}.") from None
     print(report.to_json() if args.json else report.summary())
     return 0 if report.saved or not urls else 1
 
 
 def _audit(args) -> int:
     from ..data.audit import audit, write_html
-    from ..data.dataset import DataError
     from . import CliError
 
-    try:
-        report = audit(args.data, max_distance=args.max_distance, min_size=args.min_size, workers=args.workers,
-                       progress=None if not args.json else False, cache=not args.no_cache)
-    except DataError as err:
-        raise CliError(str(err)) from None
+    data = _need(args, "data", "data set")
+    report = audit(data, max_distance=args.max_distance, min_size=args.min_size, workers=args.threads,
+                   progress=None if not args.json else False, cache=not args.no_cache)
     if args.html:
         try:
             path = write_html(report, args.html)
@@ -247,23 +255,15 @@ def _audit(args) -> int:
     else:
         print(report.summary())
         if report.conflicts or report.duplicates or report.unreadable:
-            print(f"fix them in a web page: cloudatlas clean {args.data}")
+            print(f"fix them in a web page: cloudatlas clean --data {data}")
     return 0
 
 
 def _issues(args) -> int:
-    from ..data.dataset import DataError
     from ..data.label_issues import find_label_issues
-    from ..inference import ModelError
-    from . import CliError
 
-    try:
-        report = find_label_issues(args.data, model=args.model, folds=args.folds,
-                                   progress=None if not args.json else False, cache=not args.no_cache)
-    except ModelError as err:
-        raise CliError(f"{err} Pass --model PATH (e.g. a model from cloudatlas train).") from None
-    except DataError as err:
-        raise CliError(str(err)) from None
+    report = find_label_issues(_need(args, "data", "data set"), model=args.model, folds=args.folds,
+                               progress=None if not args.json else False, cache=not args.no_cache)
     if args.json:
         print(json.dumps(report.to_dict(top=args.top), indent=2))
     else:

@@ -27,13 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..imageio import ImageLoadError
-    from ..inference import Classifier, ModelError
-    from . import CliError
+    from ..inference import Classifier
 
-    try:
-        clf = Classifier.load(args.model)
-    except ModelError as err:
-        raise CliError(str(err)) from None
+    clf = Classifier.load(args.model)
     results = clf.predict_batch(args.photos)
     failed = 0
     records = []

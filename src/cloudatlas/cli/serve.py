@@ -61,7 +61,7 @@ def exposure_warning(host: str, port: int) -> str | None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from ..inference import Classifier, ModelError
+    from ..inference import Classifier
     from ..server import ServiceSettings
     from ..server.app import MAX_UPLOAD_ENV, create_app, server_options
     from . import CliError
@@ -70,11 +70,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--workers must be at least 1.")
     if args.max_upload_mb <= 0:
         raise CliError("--max-upload-mb must be positive.")
-    try:
-        settings = ServiceSettings()
-        clf = Classifier.load(args.model, threads=settings.threads)  # fail here in one line, not in a worker
-    except ModelError as err:
-        raise CliError(str(err)) from None
+    settings = ServiceSettings()
+    clf = Classifier.load(args.model, threads=settings.threads)  # fail here in one line, not in a worker
     _check_port(args.host, args.port)
 
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host

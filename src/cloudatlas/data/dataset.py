@@ -1,7 +1,8 @@
 """Folder-per-class data sets: find the photos, their labels, and a leak-free split.
 
 ``DATA/<label>/*.jpg`` like fastai's ``parent_label``; ``DATA/split.csv`` (path,label,split,group)
-when present fixes the benchmark split. Torch-free, so the data tools can use it too.
+when present fixes the benchmark split, otherwise :func:`split_of` draws one that keeps
+near-duplicates together. Torch-free, so the data tools can use it too.
 """
 from __future__ import annotations
 
@@ -9,17 +10,21 @@ import csv
 import logging
 import random
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
-import numpy as np
-
+from ..errors import DataError
 from ..imageio import is_image_file
 from ..labels import canonical_label
+from .hashes import photo_groups
+from .layout import SPLIT_FILE, journal_path, label_folders
 
-SPLIT_FILE = "split.csv"
 log = logging.getLogger(__name__)
+AUTO_TEST_FRACTION = 0.2
+AUTO_SPLIT_SEED = 1234  # fixed: a folder's automatic test part never moves
+
+__all__ = ["DataError", "Sample", "group_label_votes", "group_split", "outvoted_samples", "read_split_file",
+           "scan_folder", "split_of"]
 
 
 @dataclass(frozen=True)
@@ -35,33 +40,13 @@ class Sample:
         return f"{self.path.parent.name}/{self.path.name}"
 
 
-@dataclass
-class DataSplit:
-    """Samples of one data set, divided into train / valid / test parts."""
-
-    root: Path
-    labels: list[str]
-    train: list[Sample] = field(default_factory=list)
-    valid: list[Sample] = field(default_factory=list)
-    test: list[Sample] = field(default_factory=list)
-    dropped: list[Sample] = field(default_factory=list)  # conflicting labels, kept out of training
-
-    def summary(self) -> dict:
-        return {part: dict(sorted(Counter(s.label for s in getattr(self, part)).items()))
-                for part in ("train", "valid", "test", "dropped")}
-
-
-class DataError(ValueError):
-    """A data set cannot be used as given; the message says what to fix."""
-
-
 def scan_folder(root: str | Path) -> list[Sample]:
     """Every image under ``root/<label>/``; the label is the folder name, canonicalised."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: no such folder.")
     samples = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+    for folder in label_folders(root):
         label = canonical_label(folder.name)
         samples.extend(Sample(path, label) for path in sorted(folder.iterdir())
                        if path.is_file() and is_image_file(path))
@@ -71,26 +56,20 @@ def scan_folder(root: str | Path) -> list[Sample]:
     return samples
 
 
-def label_folder(root: str | Path, label: str) -> Path:
-    """The folder that holds ``label`` under ``root``: an existing one spelled any way
-    ('cumulus/' for 'Cu'), else ``root/<canonical label>`` (not created here)."""
+def split_of(root: str | Path, samples: list[Sample] | None = None) -> list[Sample]:
+    """Every photo of ``root`` with its ``split`` (train / test) and near-duplicate ``group``:
+    from ``split.csv`` when there is one, else a stratified 20 % test part that moves whole
+    groups and never changes (a fixed seed)."""
     root = Path(root)
-    wanted = canonical_label(label)
-    if root.is_dir():
-        for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
-            if canonical_label(folder.name) == wanted:
-                return folder
-    return root / wanted
-
-
-def name_candidates(name: str) -> Iterator[str]:
-    """``x.jpg, x-1.jpg, x-2.jpg, ...``: the names to try, in order, so a file never replaces another."""
-    stem, suffix = Path(name).stem, Path(name).suffix
-    yield name
-    n = 1
-    while True:
-        yield f"{stem}-{n}{suffix}"
-        n += 1
+    samples = scan_folder(root) if samples is None else samples
+    fixed = read_split_file(root, samples)
+    if fixed is not None:
+        return fixed
+    groups = photo_groups(root, samples)
+    grouped = [Sample(s.path, s.label, group=g) for s, g in zip(samples, groups)]
+    rest, test = group_split(grouped, AUTO_TEST_FRACTION, seed=AUTO_SPLIT_SEED)
+    held = {s.path for s in test}
+    return [Sample(s.path, s.label, s.group, "test" if s.path in held else "train") for s in grouped]
 
 
 def read_split_file(root: Path, samples: list[Sample]) -> list[Sample] | None:
@@ -141,23 +120,11 @@ def split_rows(root: Path, samples: list[Sample], rows: dict[str, dict]) -> dict
 
 def _journal_moves(root: Path) -> dict[str, str]:
     """Current path -> original path of every photo ``cloudatlas clean`` moved in ``root``."""
-    from ..clean.journal import JOURNAL_FILE, STATE_DIR, Journal  # the cleaner builds on this module
+    from .journal import Journal
 
-    if not (root / STATE_DIR / JOURNAL_FILE).exists():
+    if not journal_path(root).exists():
         return {}
     return Journal(root).moved_from()
-
-
-def perceptual_groups(paths: list[Path], max_distance: int = 6) -> list[str]:
-    """Cluster near-duplicate photos (pHash within ``max_distance`` bits, EXIF-upright) into groups."""
-    from .phash import near_duplicate_groups, phash_file
-
-    hashes = []
-    for i, path in enumerate(paths):
-        h = phash_file(path)
-        # an unreadable file gets a hash of its own, far from everything (a random 64-bit value)
-        hashes.append(h if h is not None else int(np.random.default_rng(i).integers(0, 2**63)))
-    return [str(g) for g in near_duplicate_groups(np.array(hashes, dtype=np.uint64), max_distance)]
 
 
 def group_split(samples: list[Sample], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
@@ -185,15 +152,6 @@ def group_split(samples: list[Sample], fraction: float, seed: int) -> tuple[list
     return keep, hold
 
 
-def conflicting_groups(samples: list[Sample]) -> set[str]:
-    """Groups of near-identical photos filed under more than one label."""
-    labels: dict[str, set[str]] = defaultdict(set)
-    for s in samples:
-        if s.group:
-            labels[s.group].add(s.label)
-    return {g for g, ls in labels.items() if len(ls) > 1}
-
-
 def group_label_votes(samples) -> dict[str, Counter]:
     """How many photos of each near-duplicate group carry each label."""
     votes: dict[str, Counter] = defaultdict(Counter)
@@ -219,43 +177,3 @@ def outvoted_samples(samples: list[Sample]) -> list[Sample]:
         if s.label != top or n_top == n_second:
             out.append(s)
     return out
-
-
-def load_split(
-    root: str | Path,
-    split: str | None = "train",
-    valid_frac: float = 0.15,
-    test_frac: float = 0.2,
-    seed: int = 0,
-    drop_conflicts: bool = True,
-) -> DataSplit:
-    """The DataBlock of CloudAtlas: scan ``root`` and divide it into train/valid/test.
-
-    ``split='train'`` trains on the train part (valid carved from it, never from test);
-    ``split='test'`` puts the test part in ``.test``; ``split=None`` or ``'all'`` uses every photo.
-    Without a split.csv the test part is a stratified, near-duplicate-aware 20 %.
-    """
-    root = Path(root)
-    samples = scan_folder(root)
-    with_split = read_split_file(root, samples)
-    if with_split is None:
-        groups = perceptual_groups([s.path for s in samples])
-        samples = [Sample(s.path, s.label, group=g) for s, g in zip(samples, groups)]
-        rest, test = group_split(samples, test_frac, seed=1234)  # fixed: the test part never moves
-        with_split = [Sample(s.path, s.label, s.group, "train") for s in rest] + \
-                     [Sample(s.path, s.label, s.group, "test") for s in test]
-    labels = sorted({s.label for s in with_split})
-    data = DataSplit(root=root, labels=labels)
-    if split in (None, "all"):
-        pool = with_split
-    elif split in ("train", "test"):
-        pool = [s for s in with_split if s.split == "train"]
-        data.test = [s for s in with_split if s.split == "test"]
-    else:
-        raise DataError(f"Unknown split {split!r}: use train, test or all.")
-    if drop_conflicts:
-        data.dropped = outvoted_samples(pool)
-        dropped = set(data.dropped)
-        pool = [s for s in pool if s not in dropped]
-    data.train, data.valid = group_split(pool, valid_frac, seed) if valid_frac > 0 else (pool, [])
-    return data

@@ -25,10 +25,12 @@ from urllib.parse import unquote, urlparse
 
 import numpy as np
 
+from ..errors import DataError
 from ..imageio import ImageLoadError, load_image
-from .audit import hash_image_bytes, hash_photos
+from .dataset import scan_folder
+from .hashes import hash_image_bytes, hash_photos
+from .layout import label_folder, name_candidates
 from .phash import DEFAULT_MAX_DISTANCE, popcount
-from .dataset import DataError, label_folder, name_candidates, scan_folder
 
 USER_AGENT = "cloudatlas-data-download/0.1 (+https://github.com/cloudatlas)"
 _FORMAT_SUFFIX = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp",

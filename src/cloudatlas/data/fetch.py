@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
+from ..errors import FetchError
 from ..imageio import is_image_file
 from ..labels import canonical_label
-from .dataset import name_candidates
+from .layout import name_candidates
 
 DATAVERSE_URL = "https://dataverse.harvard.edu"
 DATAVERSE_ENV = "CLOUDATLAS_DATAVERSE_URL"  # a mirror, or a local server in tests
@@ -48,10 +49,6 @@ DATASETS = {
         "Liu, Pu (2019), Harvard Dataverse, doi:10.7910/DVN/CADDPD; Zhang et al. (2018), "
         "CloudNet, Geophysical Research Letters 45, 8665-8672."),
 }
-
-
-class FetchError(RuntimeError):
-    """The download failed; the message says what happened and what to do."""
 
 
 @dataclass(frozen=True)

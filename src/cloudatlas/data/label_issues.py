@@ -10,7 +10,6 @@
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,7 +18,10 @@ import numpy as np
 
 from ..cache import dataset_cache_dir
 from ..embeddings import EmbeddingCache, embed, file_item
-from .dataset import DataError, Sample, scan_folder
+from ..errors import DataError, MissingExtra
+from ..linear import LinearModel, out_of_fold
+from .dataset import Sample, scan_folder
+from .hashes import photo_groups
 
 
 
@@ -108,18 +110,15 @@ def embed_photos(root: str | Path, samples: list[Sample], classifier, batch_size
 
 
 # -- out-of-fold probabilities and confident learning ------------------------------------------
-def out_of_fold_probabilities(features: np.ndarray, labels: np.ndarray, folds: int = 5, seed: int = 0,
-                              C: float = 0.02) -> np.ndarray:
-    """``[N, K]`` class probabilities, each row from a model trained without that photo."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
-    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    # Standardised features + L2 penalty keep the probabilities calibrated enough for cleanlab.
-    return cross_val_predict(model, features, labels, cv=cv, method="predict_proba")
+def out_of_fold_probabilities(features: np.ndarray, labels: np.ndarray, groups: list[str], folds: int = 5,
+                              seed: int = 0, C: float = 0.02) -> np.ndarray:
+    """``[N, K]`` class probabilities, each row from a model trained without that photo's
+    near-duplicate group (a copy in another fold must not vouch for a wrong label). Standardised
+    features and an L2 penalty keep the probabilities calibrated enough for cleanlab."""
+    n_classes = int(labels.max()) + 1
+    return out_of_fold(lambda fit, held: LinearModel.fit(features[fit], labels[fit], C=C, n_classes=n_classes,
+                                                         max_iter=2000).predict_proba(features[held]),
+                       labels, groups, folds, seed)
 
 
 def find_label_issues(root: str | Path, model: str | Path | None = None, folds: int = 5,
@@ -130,8 +129,7 @@ def find_label_issues(root: str | Path, model: str | Path | None = None, folds: 
         from cleanlab.filter import find_label_issues as cl_find_issues
         from cleanlab.rank import get_label_quality_scores
     except ImportError:
-        raise DataError("Finding label issues needs cleanlab and scikit-learn: "
-                        "pip install 'cloudatlas[data]' (or: pip install cleanlab scikit-learn).") from None
+        raise MissingExtra("Finding label issues", "data", "cleanlab") from None
     from ..inference import Classifier
 
     started = time.perf_counter()
@@ -155,7 +153,8 @@ def find_label_issues(root: str | Path, model: str | Path | None = None, folds: 
     index = {k: j for j, k in enumerate(labels)}
     y = np.array([index[samples[i].label] for i in usable])
     X = features[usable]
-    probs = out_of_fold_probabilities(X, y, folds=folds)
+    groups = photo_groups(root, samples)
+    probs = out_of_fold_probabilities(X, y, [groups[i] for i in usable], folds=folds)
     quality = get_label_quality_scores(y, probs, method="self_confidence")
     flagged = np.zeros(len(y), dtype=bool)
     # n_jobs=1: the per-class pruning is quick, and a process pool would fight training for the CPU.
@@ -174,7 +173,3 @@ def find_label_issues(root: str | Path, model: str | Path | None = None, folds: 
         root=str(root), model=clf.name, n_images=len(usable), labels=labels, folds=folds,
         cv_accuracy=float((probs.argmax(1) == y).mean()), ranked=ranked, unreadable=unreadable,
         skipped_labels=skipped, seconds=time.perf_counter() - started)
-
-
-def report_json(report: LabelIssuesReport, top: int | None = None) -> str:
-    return json.dumps(report.to_dict(top=top), indent=2)

@@ -1,6 +1,6 @@
-"""Evaluate stage: metrics, confusion matrix, top losses (torch-free)."""
-from .evaluate import EvalResult, evaluate, evaluate_samples, select_samples
-from .metrics import ClassificationReport, classification_report, format_report
+"""Evaluate stage (torch-free): metrics, calibration, confusion matrix, top losses."""
+from .evaluate import EVALUATION_PARTS, EvalResult, evaluate, evaluate_parts, evaluate_samples
+from .metrics import ClassificationReport, classification_report, format_report, probability_report
 
-__all__ = ["ClassificationReport", "EvalResult", "classification_report", "evaluate", "evaluate_samples", "format_report",
-           "select_samples"]
+__all__ = ["EVALUATION_PARTS", "ClassificationReport", "EvalResult", "classification_report", "evaluate",
+           "evaluate_parts", "evaluate_samples", "format_report", "probability_report"]

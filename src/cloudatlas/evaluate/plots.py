@@ -10,29 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli import CliError  # argparse and sys only: cheap, and it is how the CLI prints one line
-
-PLOTS_EXTRA = "cloudatlas[plots]"
-
-
-class PlotsUnavailable(CliError, ImportError):
-    """matplotlib is missing. An ImportError for library callers; a CliError so that
-    ``cloudatlas evaluate --out`` and ``cloudatlas gate`` print the message and no traceback."""
-
-
-def require_matplotlib(what: str):
-    """``import matplotlib``, or :class:`PlotsUnavailable` naming the extra that brings it."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise PlotsUnavailable(f"{what} needs matplotlib, which the runtime install leaves out: "
-                               f"pip install '{PLOTS_EXTRA}' (cloudatlas[train] includes it)",
-                               name="matplotlib") from None
-    return matplotlib
+from ..errors import require
 
 
 def _pyplot(what: str):
-    matplotlib = require_matplotlib(what)
+    matplotlib = require("matplotlib", what, "plots")
     matplotlib.use("Agg")  # files only; works on servers without a display
     import matplotlib.pyplot as plt
 
@@ -76,6 +58,30 @@ def plot_curves(history: list[dict], path: str | Path) -> Path:
     ax2.set_ylim(0, 1)
     ax2.set_xlabel("epoch")
     ax2.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_reliability(bins: list[dict], path: str | Path, title: str = "Reliability") -> Path:
+    """A reliability diagram: in each confidence bin, how often the answers were right (bars)
+    against how sure they were (the diagonal); the bar's width shows how many answers fell there."""
+    plt = _pyplot(f"the reliability diagram ({Path(path).name})")
+    fig, ax = plt.subplots(figsize=(4.2, 4.2), dpi=120)
+    ax.plot([0, 1], [0, 1], "--", color="#888888", label="claims what it knows")
+    total = max(sum(b["n"] for b in bins), 1)
+    for b in bins:
+        width = (b["high"] - b["low"]) * 0.9
+        ax.bar((b["low"] + b["high"]) / 2, b["accuracy"], width=width, color="#4a78b5",
+               alpha=0.35 + 0.65 * min(1.0, 4 * b["n"] / total))
+        ax.plot(b["confidence"], b["accuracy"], "o", color="#c0392b", markersize=3)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence of the top answer")
+    ax.set_ylabel("share right")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

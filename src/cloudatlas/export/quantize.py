@@ -88,34 +88,38 @@ def quantize_int8(model_path: str | Path, data_dir: str | Path, out_path: str | 
 def validation_part(model_path: Path, data_dir: str | Path, meta: dict) -> tuple[list, list, str]:
     """(calibration photos, validation photos, where the validation photos come from).
 
-    Both come from the train split of ``data_dir`` and never overlap, so the photos that set the
+    Both come from the train part of ``data_dir`` and never overlap, so the photos that set the
     int8 ranges do not also judge them. A run folder's own validation photos (``data.json``) are
     preferred: the model never trained on them. Otherwise the part is carved the way training
     carves it, with the split settings the model file records (defaults when it records none).
     """
-    from ..data import load_split
+    from ..config import Recipe
+    from ..data.assemble import assemble
 
-    config = (meta.get("training") or {}).get("config") or {}
-    valid_frac = float(config.get("valid_frac") or 0.15)  # a run trained without one still needs one here
-    data = load_split(data_dir, "train", valid_frac=valid_frac, seed=int(config.get("split_seed", 0)),
-                      drop_conflicts=bool(config.get("drop_conflicts", True)))
-    train_split = data.train + data.valid  # the test split (data.test) is never used below
-    run_keys = _run_valid_keys(model_path, data_dir)
-    run_valid = [s for s in train_split if s.key in run_keys]
+    recorded = ((meta.get("training") or {}).get("config") or {}).get("data") or {}
+    recipe = Recipe.from_folder(data_dir)
+    recipe.data.valid_frac = float(recorded.get("valid_frac") or 0.15)  # an unvalidated run still needs one here
+    recipe.data.split_seed = int(recorded.get("split_seed", 0))
+    recipe.data.conflicts = recorded.get("conflicts", "drop")
+    data = assemble(recipe)
+    train_part = data.train + data.valid  # the test part (data.test) is never used below
+    run_paths = _run_valid_paths(model_path, data_dir)
+    run_valid = [s for s in train_part if str(s.path.resolve()) in run_paths]
     if run_valid:
         valid, checked_on = run_valid, f"the run's validation photos, {model_path.parent / 'data.json'}"
     else:
         valid, checked_on = data.valid, "a validation part carved from the train split"
-    held = {s.key for s in valid}
-    return [s for s in train_split if s.key not in held], valid, checked_on
+    held = {s.path for s in valid}
+    return [s for s in train_part if s.path not in held], valid, checked_on
 
 
-def _run_valid_keys(model_path: Path, data_dir: str | Path) -> set[str]:
-    """``valid_files`` of the run folder holding ``model_path``, when it trained on ``data_dir``."""
+def _run_valid_paths(model_path: Path, data_dir: str | Path) -> set[str]:
+    """The validation photos of the run folder holding ``model_path``, when it trained on ``data_dir``."""
     record = model_path.parent / "data.json"
     try:
         data = json.loads(record.read_text())
-        same_data = Path(data["data"]).resolve() == Path(data_dir).resolve()
-        return set(data["valid_files"]) if same_data else set()
+        root = Path(data_dir).resolve()
+        paths = {str(Path(p).resolve()) for p, _ in data["parts"]["valid"]}
+        return paths if all(Path(p).is_relative_to(root) for p in paths) else set()
     except (OSError, ValueError, KeyError, TypeError):
         return set()  # no run folder, or another data set: carve a validation part instead

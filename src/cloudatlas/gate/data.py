@@ -1,96 +1,109 @@
-"""Which images fit, calibrate and evaluate the gate, and which never touch it.
+"""Which images fit, calibrate and measure the gates, and which never touch them.
 
-=========================  ==============================================================
-fit                        CCSN ``train`` minus its validation part; ~60 % of not_cloud;
-                           synthetic images of ``FIT_STYLES`` drawn with ``seed``
-valid (threshold)          a group-aware 20 % of CCSN ``train`` (the threshold is set so
-                           that the target share of these cloud photos passes)
-held out (report)          CCSN ``test``; the other ~40 % of not_cloud; synthetic images
-                           of *all* styles, held-out-only styles included, drawn with a
-                           different seed
-=========================  ==============================================================
+One builder for a recipe and for a folder (a folder is its one-source recipe):
 
-CCSN test photos only ever measure the gate; they never choose anything.
+=========  ===========================================================================
+fit        the recipe's training cloud photos (and coarsely labelled ones); ~50 % of the
+           clear skies; ~60 % of the not-sky photos; generated charts, screens, documents
+           and drawings of the fit styles
+valid      the recipe's validation cloud photos and ~20 % of the clear skies: they set the
+           thresholds
+held out   the holdout, validation-only and benchmark-test cloud photos; the other clear
+           skies and not-sky photos; generated images of every style, styles never fitted
+           on included, drawn with another seed
+=========  ===========================================================================
+
+Benchmark test photos and validation-only photos only ever measure the gates.
 """
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..data import load_split
-from ..imageio import is_image_file
-from .embeddings import GateSample
-from .synthetic import ALL_STYLES, FIT_STYLES, synthetic_specs
+import numpy as np
 
-NOT_CLOUD_FIT_FRACTION = 0.6
-CLOUD_VALID_FRACTION = 0.2
+from ..config import GateConfig
+from ..data.assemble import AssembledData, SourcedSample
+from ..data.synthetic import ALL_STYLES, FIT_STYLES, synthetic_specs
+from ..errors import DataError
+from ..imageio import is_image_file
+from .samples import GateSample
+
+CLEAR_FIT, CLEAR_VALID = 0.5, 0.2
+NOT_SKY_FIT = 0.6
 HELDOUT_SEED_OFFSET = 1000  # held-out synthetic images are drawn with seed + this
 
 
 @dataclass
 class GateData:
     fit: list[GateSample] = field(default_factory=list)
-    valid: list[GateSample] = field(default_factory=list)  # cloud photos that set the threshold
+    valid: list[GateSample] = field(default_factory=list)
     heldout: list[GateSample] = field(default_factory=list)
 
-    def counts(self) -> dict[str, dict[str, int]]:
-        out: dict[str, dict[str, int]] = {}
-        for part in ("fit", "valid", "heldout"):
-            samples = getattr(self, part)
-            out[part] = {k: sum(s.kind == k for s in samples) for k in ("cloud", "photo", "synthetic")}
-        return out
+    def parts(self) -> dict[str, list[GateSample]]:
+        return {"fit": self.fit, "valid": self.valid, "heldout": self.heldout}
 
 
-def _subsample(items: list, limit: int | None, seed: int) -> list:
+def image_files(folder: str | os.PathLike) -> list[Path]:
+    """Every image under ``folder`` (any depth), sorted."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise DataError(f"{root}: no such folder.")
+    files = sorted(p for p in root.rglob("*") if p.is_file() and is_image_file(p))
+    if not files:
+        raise DataError(f"{root}: no images found.")
+    return files
+
+
+def _split(items: list, fractions: tuple[float, ...], seed: int) -> list[list]:
+    items = list(items)
+    random.Random(seed).shuffle(items)
+    cuts = np.cumsum([round(f * len(items)) for f in fractions])
+    return [items[a:b] for a, b in zip([0, *cuts], [*cuts, len(items)])]
+
+
+def clear_sky_parts(clear_sky_dir: str | os.PathLike, seed: int = 0) -> tuple[list, list, list]:
+    """Clear-sky photos that fit, calibrate and measure the clear-sky gate (fit, valid, held out)."""
+    return tuple(_split(image_files(clear_sky_dir), (CLEAR_FIT, CLEAR_VALID), seed))
+
+
+def not_sky_parts(not_sky_dir: str | os.PathLike, seed: int = 0) -> tuple[list, list]:
+    """Photos of other things that fit the sky gate, and those kept back to measure it."""
+    return tuple(_split(image_files(not_sky_dir), (NOT_SKY_FIT,), seed + 1))
+
+
+def _cap(items: list, limit: int | None, seed: int) -> list:
     if limit is None or len(items) <= limit:
         return items
     picked = sorted(random.Random(seed).sample(range(len(items)), limit))
     return [items[i] for i in picked]
 
 
-def not_cloud_files(not_cloud_dir: str | Path) -> list[Path]:
-    root = Path(not_cloud_dir)
-    if not root.is_dir():
-        raise FileNotFoundError(f"{root}: no such folder.")
-    files = sorted(p for p in root.rglob("*") if p.is_file() and is_image_file(p))
-    if not files:
-        raise FileNotFoundError(f"{root}: no images found.")
-    return files
+def clouds(samples: list[SourcedSample]) -> list[GateSample]:
+    return [GateSample(f"cloud/{s.id}", "cloud", s.source, s.path, s.group) for s in samples]
 
 
-def _clouds(samples) -> list[GateSample]:
-    return [GateSample(f"cloud/{s.key}", "cloud", s.label, s.path) for s in samples]
-
-
-def _photos(paths: list[Path], root: Path) -> list[GateSample]:
-    return [GateSample(f"photo/{p.relative_to(root)}", "photo", "not_cloud", p) for p in sorted(paths)]
-
-
-def _synthetic(specs) -> list[GateSample]:
-    return [GateSample(s.key, "synthetic", s.style, s) for s in specs]
-
-
-def gate_data(clouds_dir: str | Path, not_cloud_dir: str | Path, seed: int = 0,
-              n_synthetic: int = 520, n_synthetic_heldout: int = 285,
-              max_per_set: int | None = None) -> GateData:
-    """Assemble the gate's parts (see the module docstring). ``max_per_set`` caps every set,
-    for quick fits in tests and demos."""
-    split = load_split(clouds_dir, "train", valid_frac=CLOUD_VALID_FRACTION, seed=seed)
-    if max_per_set is not None:  # fewer synthetic images, still cycling through every style
-        n_synthetic, n_synthetic_heldout = min(n_synthetic, max_per_set), min(n_synthetic_heldout, max_per_set)
-    photos = not_cloud_files(not_cloud_dir)
-    random.Random(seed).shuffle(photos)
-    cut = round(NOT_CLOUD_FIT_FRACTION * len(photos))
-    root = Path(not_cloud_dir)
-
-    def cap(items: list, salt: int) -> list:
-        return _subsample(items, max_per_set, seed + salt)
-
+def gate_data(data: AssembledData, config: GateConfig, resolve=Path) -> GateData:
+    """The gates' images for an assembled recipe (see the module docstring); ``resolve`` turns
+    the config's folders into paths (a recipe's ``resolve``)."""
+    seed, limit = config.seed, config.limit
+    n_fit, n_held = config.synthetic, config.synthetic_heldout
+    if limit is not None:  # fewer synthetic images, still cycling through every style
+        n_fit, n_held = min(n_fit, limit), min(n_held, limit)
+    coarse = [s for s in data.transfer if s.allowed]
+    photos = lambda paths: [GateSample(f"photo/{p.name}", "photo", "not_sky", p) for p in paths]
+    photo_fit, photo_held = map(photos, not_sky_parts(resolve(config.not_sky), seed))
+    clear_fit = clear_valid = clear_held = []
+    if config.clear_sky:
+        clear = lambda paths: [GateSample(f"clear/{p.name}", "clear_sky", "clear_sky", p) for p in paths]
+        clear_fit, clear_valid, clear_held = map(clear, clear_sky_parts(resolve(config.clear_sky), seed))
+    synth = lambda specs: [GateSample(s.key, "synthetic", s.style, s) for s in specs]
+    cap = lambda items, salt: _cap(items, limit, seed + salt)
     return GateData(
-        fit=(cap(_clouds(split.train), 1) + cap(_photos(photos[:cut], root), 2)
-             + _synthetic(synthetic_specs(n_synthetic, seed, FIT_STYLES))),
-        valid=cap(_clouds(split.valid), 3),
-        heldout=(cap(_clouds(split.test), 4) + cap(_photos(photos[cut:], root), 5)
-                 + _synthetic(synthetic_specs(n_synthetic_heldout, seed + HELDOUT_SEED_OFFSET, ALL_STYLES))),
-    )
+        fit=(cap(clouds(data.train + coarse), 1) + cap(clear_fit, 2) + cap(photo_fit, 3)
+             + synth(synthetic_specs(n_fit, seed, FIT_STYLES))),
+        valid=cap(clouds(data.valid), 4) + cap(clear_valid, 5),
+        heldout=(cap(clouds(data.holdout + data.external + data.test), 6) + cap(clear_held, 7)
+                 + cap(photo_held, 8) + synth(synthetic_specs(n_held, seed + HELDOUT_SEED_OFFSET, ALL_STYLES))))

@@ -1,34 +1,37 @@
-"""What a gate fit found: the threshold and the held-out figures, as JSON, text or Markdown."""
+"""What a gate fit found: thresholds and held-out figures, as JSON, text or Markdown."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
-from .linear import LinearGate
+from ..inference.verdict import VERDICTS
 
-METHOD = "logistic regression on the standardised backbone embedding"
+METHOD = "logistic regression on the standardised embedding: sky photos (clouds and clear skies) vs other images"
 
 
 @dataclass
 class GateReport:
-    threshold: float
+    threshold: float                      # the sky gate's
+    clear_sky_threshold: float | None     # None: no clear-sky gate
     target_cloud_accept: float
-    c: float  # inverse regularisation strength chosen by cross-validation
-    metrics: dict  # held-out figures: AUROC and acceptance rates (see evaluate_gate)
-    counts: dict  # images per part and kind
-    per_genus_accept: dict = field(default_factory=dict)
-    per_style_accept: dict = field(default_factory=dict)
-    false_accepts: list = field(default_factory=list)  # held-out not-cloud images that pass
-    failures: list = field(default_factory=list)  # images that could not be read
+    max_cloud_as_clear: float
+    c: float                              # the sky gate's inverse regularisation, chosen by cross-validation
+    metrics: dict                         # held-out figures of the sky gate: AUROC and acceptance rates
+    verdicts: dict                        # valid / heldout -> group -> share of each verdict
+    counts: dict                          # images per part and kind
+    false_accepts: list = field(default_factory=list)  # held-out not-sky images the sky gate lets through
+    failures: list = field(default_factory=list)       # images that could not be read
     seed: int = 0
     model: str = ""
-    out_path: str | None = None
     synthetic_styles: dict = field(default_factory=dict)
-    gate: LinearGate | None = field(default=None, repr=False)
+    out_path: str | None = None
+    sky: Any = field(default=None, repr=False)          # the fitted Gate objects
+    clear: Any = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         out = asdict(self)
-        out.pop("gate")
+        out.pop("sky"), out.pop("clear")
         return out
 
     def to_metadata(self) -> dict:
@@ -41,56 +44,50 @@ class GateReport:
             "c": self.c,
             "seed": self.seed,
             "counts": self.counts,
-            "per_genus_accept": self.per_genus_accept,
+            "heldout": self.verdicts["heldout"],
             "synthetic_styles": self.synthetic_styles,
             "calibrated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
 
     def summary(self) -> str:
         m, h = self.metrics, self.counts["heldout"]
+        clear = ("no clear-sky gate" if self.clear_sky_threshold is None
+                 else f"clear-sky threshold {self.clear_sky_threshold:.4f}")
         lines = [
-            f"gate: {METHOD} (C={self.c:g}), threshold {self.threshold:.4f}",
+            f"sky gate (C={self.c:g}) threshold {self.threshold:.4f}, {clear}",
             f"  chosen so that {m['valid_cloud_accept_rate']:.1%} of {self.counts['valid']['cloud']} validation "
             f"cloud photos pass (target {self.target_cloud_accept:.0%})",
             "held-out images (never used to fit or calibrate):",
             f"  AUROC                      {m['auroc']:.4f}  (photos only {m['auroc_photos']:.4f})",
-            f"  cloud photos accepted      {m['cloud_accept_rate']:6.1%}  of {h['cloud']} (CCSN test)",
-            f"  not-cloud images accepted  {m['not_cloud_accept_rate']:6.1%}  of {h['photo'] + h['synthetic']}",
-            f"    photos                   {m['not_cloud_photo_accept_rate']:6.1%}  of {h['photo']}",
-            f"    charts, screens, ...     {m['synthetic_accept_rate']:6.1%}  of {h['synthetic']}"
+            f"  cloud photos accepted      {m['cloud_accept_rate']:6.1%}  of {h['cloud']}",
+            f"  not-sky photos accepted    {m['not_cloud_photo_accept_rate']:6.1%}  of {h['photo']}",
+            f"  charts, screens, ...       {m['synthetic_accept_rate']:6.1%}  of {h['synthetic']}"
             f"  (styles never seen in fitting: {m['synthetic_unseen_style_accept_rate']:.1%})",
+            "verdicts on held-out images:",
         ]
+        for group, shares in self.verdicts["heldout"].items():
+            lines.append(f"  {group:<28} n={shares['n']:<5} " + "  ".join(f"{v} {shares[v]:6.1%}" for v in VERDICTS))
         if self.false_accepts:
-            shown = ", ".join(f"{k} ({s:.2f})" for k, s in self.false_accepts[:8])
-            lines.append(f"  accepted not-cloud images: {shown}")
+            lines.append("  accepted not-sky images: " + ", ".join(f"{k} ({s:.2f})" for k, s in self.false_accepts[:8]))
         if self.failures:
             lines.append(f"  {len(self.failures)} images could not be read and were skipped")
         if self.out_path:
-            lines.append(f"wrote the gate into {self.out_path}")
+            lines.append(f"wrote the gates into {self.out_path}")
         return "\n".join(lines)
 
     def markdown(self) -> str:
-        """A paragraph and a table for MODEL_CARD.md."""
-        m, h, f = self.metrics, self.counts["heldout"], self.counts["fit"]
+        """A table for MODEL_CARD.md: the verdict on each kind of held-out image."""
+        rows = ["| held-out images | n | " + " | ".join(f"`{v}`" for v in VERDICTS) + " |",
+                "| --- | ---: | " + " | ".join("---:" for _ in VERDICTS) + " |"]
+        for group, s in self.verdicts["heldout"].items():
+            rows.append(f"| {group} | {s['n']} | " + " | ".join(f"{s[v]:.1%}" for v in VERDICTS) + " |")
+        m = self.metrics
         return "\n".join([
-            "### Is it a cloud photo? (the gate)",
-            "",
-            f"A {METHOD} (C={self.c:g}) scores every image before its genus is shown; below the "
-            f"threshold {self.threshold:.4f} the app says the image does not look like a sky photo. It was "
-            f"fitted on {f['cloud']} CCSN training photos against {f['photo']} photos of other things and "
-            f"{f['synthetic']} generated charts, screenshots, documents, drawings, flat colours and noise "
-            f"images; the threshold was set on {self.counts['valid']['cloud']} further CCSN training photos "
-            f"to let {self.target_cloud_accept:.0%} of cloud photos through. The figures below are on images "
-            f"the gate never saw: the CCSN test photos, the other not-cloud photos, and generated images "
-            f"drawn with another seed, including {len(self.synthetic_styles.get('heldout_only', []))} kinds of "
-            f"image never used in fitting.",
-            "",
-            "| held-out images | n | accepted as cloud photos |",
-            "| --- | ---: | ---: |",
-            f"| cloud photos (CCSN test) | {h['cloud']} | {m['cloud_accept_rate']:.1%} |",
-            f"| not-cloud photos | {h['photo']} | {m['not_cloud_photo_accept_rate']:.1%} |",
-            f"| charts, screenshots, documents, drawings | {h['synthetic']} | {m['synthetic_accept_rate']:.1%} |",
-            f"| all not-cloud images | {h['photo'] + h['synthetic']} | {m['not_cloud_accept_rate']:.1%} |",
-            "",
-            f"AUROC (cloud photos vs all not-cloud images): {m['auroc']:.4f}; photos only: {m['auroc_photos']:.4f}.",
-        ])
+            "### Cloud, clear sky, or not a sky photo? (the gates)", "",
+            f"Sky gate: {METHOD} (C={self.c:g}), threshold {self.threshold:.4f} (lets "
+            f"{self.target_cloud_accept:.0%} of validation cloud photos through); AUROC on held-out images "
+            f"{m['auroc']:.4f}, photos only {m['auroc_photos']:.4f}."
+            + ("" if self.clear_sky_threshold is None else
+               f" Clear-sky gate threshold {self.clear_sky_threshold:.4f} (at most "
+               f"{self.max_cloud_as_clear:.0%} of validation cloud photos called clear)."),
+            "", *rows])

@@ -18,10 +18,11 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from ..errors import ModelError
 from ..imageio import DEFAULT_MAX_PIXELS, ImageLoadError, ImageSource, center_square, load_image
-from .verdict import verdict_of
 from ..labels import genus_name
 from ..metadata import METADATA_KEY
+from .verdict import verdict_of
 
 MODEL_ENV = "CLOUDATLAS_MODEL"
 BUNDLED_MODEL = "cloudatlas.onnx"
@@ -80,10 +81,6 @@ class Prediction:
         out["cloud_score"] = self.cloud_score
         out["clear_sky_score"] = self.clear_sky_score
         return out
-
-
-class ModelError(RuntimeError):
-    """The model file is missing or is not a CloudAtlas model."""
 
 
 class Classifier:

@@ -2,8 +2,8 @@
 
     app = create_app("model.onnx", max_upload_mb=20)     # or create_app() for the bundled model
 
-The classifier is loaded once, when the app is created, and handed to the routes through a
-dependency (``get_service``), so tests and other hosts can swap it.
+The classifier is loaded once, when the app is created, and handed to the routes (``APIRouter``s)
+through one dependency (``deps.Service``), so tests and other hosts can swap it.
 
 Serve it with :func:`server_options` (``uvicorn.run(app, **server_options())``, as ``cloudatlas
 serve`` does): uvicorn's HTTP protocol with a deadline on request headers and a cap on open
@@ -11,6 +11,7 @@ connections, so clients that send slowly cannot hold the server.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -18,17 +19,18 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .. import __version__
+from ..version import __version__
 from ..inference import Classifier
 from .docs import install_docs
 from .errors import error_payload, install_error_handlers
 from .headers import SecurityHeaders
-from .pwa import install_pwa
+from .deps import Service
+from .pwa import pwa_router
 from .schemas import ClassifyResponse, ErrorResponse, HealthResponse, LabelsResponse
 from .service import ClassifierService, ServiceSettings
 from .uploads import FIELD, read_photo_upload
@@ -60,57 +62,55 @@ _UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-da
                            "description": "the photo: JPEG, PNG, WebP, HEIC, ..."}}}}}}}
 
 
-def get_service(request: Request) -> ClassifierService:
-    return request.app.state.service
+def api_router(static: Path) -> APIRouter:
+    """The JSON API, health check and the page; every route gets the service as a dependency."""
+    router = APIRouter()
 
-
-Service = Annotated[ClassifierService, Depends(get_service)]
-
-
-def create_app(model_path: str | os.PathLike | None = None, max_upload_mb: float = 20, *,
-               classifier: Classifier | None = None, settings: ServiceSettings | None = None) -> FastAPI:
-    """The web app and API for ``model_path`` (default: the bundled model) or a loaded ``classifier``."""
-    settings = settings or ServiceSettings()
-    service = ClassifierService(classifier, settings) if classifier else ClassifierService.load(model_path, settings)
-    max_bytes = int(max_upload_mb * 1024 * 1024)
-
-    app = FastAPI(title="CloudAtlas", version=__version__, description=DESCRIPTION,
-                  docs_url=None, redoc_url=None)
-    app.state.service = service
-    app.state.max_upload_bytes = max_bytes
-    app.add_middleware(SecurityHeaders)
-    install_error_handlers(app)
-    install_docs(app, "CloudAtlas")
-
-    @app.post(f"{API}/classify", response_model=ClassifyResponse, responses=_ERRORS,
-              openapi_extra=_UPLOAD_BODY, tags=["classify"], summary="Name the cloud genus in a photo")
+    @router.post(f"{API}/classify", response_model=ClassifyResponse, responses=_ERRORS,
+                 openapi_extra=_UPLOAD_BODY, tags=["classify"], summary="Name the cloud genus in a photo")
     async def classify(request: Request, service: Service,
                        cam: Annotated[bool, Query(description="add a 'where the model looked' heat map")] = False
                        ) -> ClassifyResponse:
-        """Every genus with its probability, most likely first, and whether the image looks like a
-        sky photo at all (`is_cloud`; `null` when the model has no gate)."""
+        """Every genus with its probability, most likely first, and the verdict: a cloud photo, a
+        clear sky, or not a sky photo at all."""
         started = time.perf_counter()
-        upload = await read_photo_upload(request.headers, request.stream(), max_bytes)
+        upload = await read_photo_upload(request.headers, request.stream(), service.settings.max_upload_bytes)
         try:
             return await service.classify(upload, cam, started)
         finally:
             upload.close()
 
-    @app.get(f"{API}/labels", response_model=LabelsResponse, tags=["labels"],
-             summary="The genera the model knows, with a field-guide description")
+    @router.get(f"{API}/labels", response_model=LabelsResponse, tags=["labels"],
+                summary="The genera the model knows, with a field-guide description")
     async def labels(service: Service) -> LabelsResponse:
         return LabelsResponse(labels=service.genera())
 
-    @app.get("/healthz", response_model=HealthResponse, tags=["health"], summary="Liveness and the model in use")
+    @router.get("/healthz", response_model=HealthResponse, tags=["health"], summary="Liveness and the model in use")
     async def healthz(service: Service) -> HealthResponse:
         return HealthResponse(status="ok", model=service.model_info, gate=service.has_gate,
                               labels=len(service.classifier.labels))
 
-    @app.get("/", include_in_schema=False)
+    @router.get("/", include_in_schema=False)
     async def index() -> FileResponse:
-        return FileResponse(STATIC / "index.html", media_type="text/html")
+        return FileResponse(static / "index.html", media_type="text/html")
 
-    install_pwa(app, STATIC, API)
+    return router
+
+
+def create_app(model_path: str | os.PathLike | None = None, max_upload_mb: float = 20, *,
+               classifier: Classifier | None = None, settings: ServiceSettings | None = None) -> FastAPI:
+    """The web app and API for ``model_path`` (default: the bundled model) or a loaded ``classifier``."""
+    settings = dataclasses.replace(settings or ServiceSettings(), max_upload_bytes=int(max_upload_mb * 1024 * 1024))
+    service = ClassifierService(classifier, settings) if classifier else ClassifierService.load(model_path, settings)
+
+    app = FastAPI(title="CloudAtlas", version=__version__, description=DESCRIPTION,
+                  docs_url=None, redoc_url=None)
+    app.state.service = service
+    app.add_middleware(SecurityHeaders)
+    install_error_handlers(app)
+    install_docs(app, "CloudAtlas")
+    app.include_router(api_router(STATIC))
+    app.include_router(pwa_router(STATIC, API))  # before /static: its vendor route must win
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 

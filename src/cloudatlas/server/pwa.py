@@ -19,10 +19,11 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, Response
 
 from ..cache import file_sha256 as sha256_of_file
+from .deps import Service
 from .schemas import ModelFile
 from .service import ClassifierService
 
@@ -75,36 +76,36 @@ def service_worker_source(static: Path, model: ModelFile) -> str:
     return f"const BUILD = {json.dumps(build)};\n" + (static / "sw.js").read_text()
 
 
-def install_pwa(app: FastAPI, static: Path, api: str) -> None:
-    """Add the routes above; call before mounting ``static`` at /static (the vendor route must win)."""
+def pwa_router(static: Path, api: str) -> APIRouter:
+    """The routes above; include it before mounting ``static`` at /static (the vendor route must win)."""
+    router = APIRouter()
 
-    @app.get(f"{api}/model", response_model=ModelFile, tags=["labels"],
-             summary="The model file and how to run it (for on-device inference)")
-    async def model_description(request: Request) -> ModelFile:
-        return model_file(request.app.state.service)
+    @router.get(f"{api}/model", response_model=ModelFile, tags=["labels"],
+                summary="The model file and how to run it (for on-device inference)")
+    async def model_description(service: Service) -> ModelFile:
+        return model_file(service)
 
-    @app.get(MODEL_URL, include_in_schema=False)
-    async def model_bytes(request: Request) -> Response:
-        info = model_file(request.app.state.service)
+    @router.get(MODEL_URL, include_in_schema=False)
+    async def model_bytes(request: Request, service: Service) -> Response:
+        info = model_file(service)
         etag = f'"sha256-{info.sha256}"'
         # With the current hash in the URL the bytes never change; any other URL must ask again.
         cache = IMMUTABLE if request.query_params.get("v") == info.sha256[:SHORT_HASH] else REVALIDATE
         headers = {"etag": etag, "cache-control": cache}
         if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
             return Response(status_code=304, headers=headers)
-        path = request.app.state.service.classifier.path
-        return FileResponse(path, media_type="application/octet-stream", headers=headers)
+        return FileResponse(service.classifier.path, media_type="application/octet-stream", headers=headers)
 
-    @app.get("/sw.js", include_in_schema=False)
-    async def service_worker(request: Request) -> Response:
-        source = service_worker_source(static, model_file(request.app.state.service))
+    @router.get("/sw.js", include_in_schema=False)
+    async def service_worker(service: Service) -> Response:
+        source = service_worker_source(static, model_file(service))
         return Response(source, media_type="text/javascript", headers={"cache-control": REVALIDATE})
 
-    @app.get("/manifest.webmanifest", include_in_schema=False)
+    @router.get("/manifest.webmanifest", include_in_schema=False)
     async def manifest() -> FileResponse:
         return FileResponse(static / "manifest.webmanifest", media_type="application/manifest+json")
 
-    @app.get(VENDOR + "/{name}", include_in_schema=False)
+    @router.get(VENDOR + "/{name}", include_in_schema=False)
     async def vendor(name: str, request: Request) -> FileResponse:
         """The runtime's files; its 14 MB WebAssembly binary goes gzip-compressed (3.7 MB) when it can."""
         path = static / "vendor" / "ort" / name
@@ -117,3 +118,5 @@ def install_pwa(app: FastAPI, static: Path, api: str) -> None:
             headers["content-encoding"] = "gzip"
             return FileResponse(packed, media_type=media, headers=headers)
         return FileResponse(path, media_type=media, headers=headers)
+
+    return router

@@ -42,6 +42,7 @@ class ServiceSettings:
     max_concurrent: int = max(1, os.cpu_count() or 1)  # photos decoded and classified at once
     threads: int = 1  # ONNX Runtime threads per inference: parallelism comes from concurrent requests
     max_pixels: int = DEFAULT_MAX_PIXELS
+    max_upload_bytes: int = 20 * 1024 * 1024  # larger uploads are refused while streaming
 
 
 class ClassifierService:

@@ -1,5 +1,4 @@
-"""Train stage: ``train(TrainConfig(data=...))`` fine-tunes and exports a model."""
-from .config import TrainConfig
-from .run import TrainResult, train
+"""Train stage (torch): ``train(recipe)`` or ``train(data=DIR)``: one trainer for both."""
+from .trainer import TrainResult, Trainer, train
 
-__all__ = ["TrainConfig", "TrainResult", "train"]
+__all__ = ["TrainResult", "Trainer", "train"]

@@ -25,13 +25,10 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from ..cache import user_cache_dir
+from ..config import StudentConfig
 from ..evaluate.metrics import classification_report
-from .config import TrainConfig
+from ..model.registry import Structure
 from .datasets import FeatureDataset, PhotoDataset, RandomFeatureCrop
-
-
-def cache_dir() -> Path:
-    return user_cache_dir()
 
 
 @dataclass
@@ -55,52 +52,30 @@ class FitState:
 
 
 class SplitModel(nn.Module):
-    """View of a timm EfficientNet/MobileNet as ``lower`` (frozen) and ``upper`` (trained)."""
+    """A network seen as ``lower`` (stem + the first ``freeze_to`` blocks: frozen) and ``upper``
+    (trained), cut where its backbone's :class:`Structure` says."""
 
-    def __init__(self, model: nn.Module, freeze_to: int):
+    def __init__(self, model: nn.Module, structure: Structure, freeze_to: int):
         super().__init__()
-        if freeze_to and not hasattr(model, "blocks"):
-            raise ValueError(f"--freeze-to needs a model with 'blocks' (EfficientNet, MobileNet); "
-                             f"{type(model).__name__} has none. Use --freeze-to 0.")
-        self.model, self.freeze_to = model, freeze_to
+        self.model, self.structure, self.freeze_to = model, structure, freeze_to
 
     def lower(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.freeze_to:
-            return x
-        m = self.model
-        x = m.bn1(m.conv_stem(x))
-        for block in m.blocks[:self.freeze_to]:
-            x = block(x)
-        return x
+        return self.structure.lower(self.model, x, self.freeze_to) if self.freeze_to else x
 
     def upper(self, x: torch.Tensor) -> torch.Tensor:
-        m = self.model
         if not self.freeze_to:
-            return m(x)
-        for block in m.blocks[self.freeze_to:]:
-            x = block(x)
-        return m.forward_head(m.bn2(m.conv_head(x)))
+            return self.model(x)
+        return self.model.forward_head(self.structure.upper_features(self.model, x, self.freeze_to))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.upper(self.lower(x))
 
     def lower_modules(self) -> list[nn.Module]:
-        if not self.freeze_to:
-            return []
-        return [self.model.conv_stem, self.model.bn1, *self.model.blocks[:self.freeze_to]]
+        return self.structure.lower_modules(self.model, self.freeze_to)
 
     def trainable_groups(self) -> list[list[nn.Parameter]]:
         """Parameter groups from input side to head, for discriminative learning rates."""
-        m = self.model
-        if hasattr(m, "blocks"):
-            groups = [] if self.freeze_to else [[*m.conv_stem.parameters(), *m.bn1.parameters()]]
-            groups += [list(b.parameters()) for b in m.blocks[self.freeze_to:]]
-            groups.append([*m.conv_head.parameters(), *m.bn2.parameters()])
-        else:
-            head_ids = {id(p) for p in m.get_classifier().parameters()}
-            groups = [[p for p in m.parameters() if id(p) not in head_ids]]
-        groups.append(list(m.get_classifier().parameters()))
-        return groups
+        return self.structure.parameter_groups(self.model, self.freeze_to)
 
 
 def pick_device(name: str) -> torch.device:
@@ -116,10 +91,10 @@ def pick_device(name: str) -> torch.device:
 class Learner:
     """Data + model + loss + schedule, like fastai's Learner, for one run folder."""
 
-    def __init__(self, model: nn.Module, config: TrainConfig, n_classes: int):
+    def __init__(self, model: nn.Module, structure: Structure, config: StudentConfig, n_classes: int):
         self.config, self.n_classes = config, n_classes
         self.device = pick_device(config.device)
-        self.net = SplitModel(model, config.freeze_to).to(self.device)
+        self.net = SplitModel(model, structure, config.freeze_to).to(self.device)
         self.net.to(memory_format=torch.channels_last)
         self.state = FitState()
         self.best_weights = copy.deepcopy(self.net.model.state_dict())
@@ -156,7 +131,7 @@ class Learner:
 
         Runs of one recipe with other seeds (ensemble members) then skip the costly part."""
         key = hashlib.sha256(json.dumps([self.cache_key, desc, views, len(dataset)]).encode()).hexdigest()[:16]
-        path = cache_dir() / "views" / f"{key}.pt"
+        path = user_cache_dir("views") / f"{key}.pt"
         if path.exists():
             print(f"using cached {desc}: {path}", file=sys.stderr)
             return torch.load(path, weights_only=True)
@@ -211,15 +186,7 @@ class Learner:
         """Head-only epochs, then the unfrozen network, one-cycle schedule in each phase."""
         cfg = self.config
         resume = self._load_checkpoint(checkpoint) if checkpoint and checkpoint.exists() else None
-        if isinstance(train_ds, FeatureDataset):
-            cached = True  # the caller cached the frozen blocks' views itself
-        elif cfg.cache_views and cfg.freeze_to:
-            train_ds = FeatureDataset(self.cached(train_ds, cfg.cache_views, "train views"), train_ds.targets)
-            valid_feats = self.cached(valid_ds, 1, "valid")[0]
-            valid_ds = FeatureDataset(valid_feats[None], valid_ds.targets)
-            cached = True
-        else:
-            cached = False
+        cached = isinstance(train_ds, FeatureDataset)  # the frozen blocks' views, computed once
         phases = [("frozen", cfg.freeze_epochs, True), ("unfrozen", cfg.epochs, False)]
         epoch_no = 0
         for phase, n_epochs, head_only in phases:

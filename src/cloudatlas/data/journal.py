@@ -25,19 +25,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
-from ..data.dataset import label_folder, name_candidates
+from ..errors import JournalError
 from ..imageio import is_image_file
 from ..labels import canonical_label
+from .layout import TRASH_DIR, journal_path, label_folder, name_candidates
 
-TRASH_DIR = ".trash"
-from ..cache import STATE_DIR
-JOURNAL_FILE = "journal.jsonl"
-FILE_OPS = ("move", "delete")
 OPS = ("move", "delete", "keep", "undo")
-
-
-class JournalError(ValueError):
-    """A change that cannot be made; nothing was changed and the message says why."""
 
 
 @dataclass
@@ -163,7 +156,7 @@ class Journal:
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise JournalError(f"{root}: no such folder.")
-        self.path = self.root / STATE_DIR / JOURNAL_FILE
+        self.path = journal_path(self.root)
         self.skipped: list[int] = []  # line numbers of journal lines that are not entries
         self.entries: list[Entry] = self._read()
         self._lock = threading.RLock()

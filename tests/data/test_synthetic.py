@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cloudatlas.gate.data import HELDOUT_SEED_OFFSET, gate_data
-from cloudatlas.gate.synthetic import (ALL_STYLES, FIT_STYLES, HELDOUT_STYLES, STYLES, render_negative,
+from cloudatlas.data.synthetic import (ALL_STYLES, FIT_STYLES, HELDOUT_STYLES, STYLES, render_negative,
                                        synthetic_specs)
 
 
@@ -62,25 +61,6 @@ def test_charts_and_screens_contain_text_like_detail(one_of_each):
             assert edges.mean() > 0.002, spec.style  # lines, glyphs and borders, not flat fields
 
 
-def test_fit_data_never_contains_heldout_styles_or_the_heldout_seed(ccsn_dir, not_cloud_dir):
-    assert not set(FIT_STYLES) & set(HELDOUT_STYLES)
-    data = gate_data(ccsn_dir, not_cloud_dir, seed=5, n_synthetic=40, n_synthetic_heldout=40)
-    fit = [s.source for s in data.fit if s.kind == "synthetic"]
-    held = [s.source for s in data.heldout if s.kind == "synthetic"]
-    assert {s.style for s in fit} <= set(FIT_STYLES)
-    assert {s.style for s in held} & set(HELDOUT_STYLES)
-    assert {s.seed for s in fit} == {5} and {s.seed for s in held} == {5 + HELDOUT_SEED_OFFSET}
-    keys = lambda part: {s.key for s in part}
-    assert not keys(data.fit) & keys(data.heldout) and not keys(data.valid) & keys(data.heldout)
-    assert not keys(data.fit) & keys(data.valid)
-    # cloud photos: only CCSN train fits or calibrates; the test split is only held out
-    split = {line.split(",")[0]: line.split(",")[2] for line in (ccsn_dir / "split.csv").read_text().splitlines()[1:]}
-    for s in data.fit + data.valid:
-        if s.kind == "cloud":
-            assert split[s.key.removeprefix("cloud/")] == "train"
-    assert {split[s.key.removeprefix("cloud/")] for s in data.heldout if s.kind == "cloud"} == {"test"}
-
-
 def test_unknown_style_is_a_clear_error():
     with pytest.raises(ValueError, match="Unknown synthetic styles"):
         synthetic_specs(3, styles=["watercolour"])
@@ -90,7 +70,7 @@ def test_unknown_style_is_a_clear_error():
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIME_MODULES = ("cloudatlas.server.app", "cloudatlas.inference", "cloudatlas.cli.serve",
                    "cloudatlas.cli.predict", "cloudatlas.cli.evaluate", "cloudatlas.evaluate",
-                   "cloudatlas.gate.synthetic")  # the gate's verdict imports the style lists
+                   "cloudatlas.data.synthetic", "cloudatlas.gate")  # the gates import the style lists
 # Run before anything else in a subprocess: matplotlib behaves as if it were not installed.
 WITHOUT_MATPLOTLIB = """
 import sys
@@ -137,7 +117,7 @@ def test_runtime_works_without_matplotlib_and_a_plot_names_the_extra(tiny_ccsn, 
         from cloudatlas.cli import main
         from cloudatlas.evaluate import evaluate
         from cloudatlas.evaluate.plots import plot_confusion_matrix
-        from cloudatlas.gate.synthetic import render_negative, synthetic_specs
+        from cloudatlas.data.synthetic import render_negative, synthetic_specs
         from cloudatlas.inference import Classifier
 
         data, out = Path(sys.argv[1]), Path(sys.argv[2])

@@ -1,7 +1,8 @@
-"""The gate's images (cloud photos, other photos, generated non-photos) and their embeddings.
+"""The gates' images (cloud photos, clear skies, other photos, generated non-photos) and their
+embeddings.
 
 Embedding goes through the one pipeline (``cloudatlas.embeddings``), with its cache: re-fitting
-the gate (another seed, another C) costs seconds, and a changed model, photo or synthetic
+the gates (another seed, another C) costs seconds, and a changed model, photo or synthetic
 generator never reuses a stale vector.
 """
 from __future__ import annotations
@@ -12,25 +13,26 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..data.synthetic import SyntheticSpec
 from ..embeddings import EmbedItem, EmbeddingCache, embed, file_stamp
 from ..imageio import ImageSource
-from .synthetic import SyntheticSpec
 
-KINDS = ("cloud", "photo", "synthetic")  # a sky photo, a photo of something else, a non-photo
+KINDS = ("cloud", "clear_sky", "photo", "synthetic")  # skies with and without cloud, other photos, non-photos
 
 
 @dataclass(frozen=True)
 class GateSample:
-    """One image of the gate's data: where it comes from and what it is."""
+    """One image of the gates' data: where it comes from and what it is."""
 
     key: str
     kind: str  # one of KINDS
-    group: str  # genus code for clouds, 'not_cloud' for photos, the style for synthetic images
+    group: str  # what reports count by: the source for clouds, the style for synthetic images
     source: Path | SyntheticSpec
+    cluster: str = ""  # its near-duplicate group: folds keep a group on one side
 
     @property
-    def is_cloud(self) -> bool:
-        return self.kind == "cloud"
+    def is_sky(self) -> bool:
+        return self.kind in ("cloud", "clear_sky")
 
     def load(self) -> ImageSource:
         return self.source.render() if isinstance(self.source, SyntheticSpec) else self.source
@@ -44,13 +46,15 @@ class Embedded:
     x: np.ndarray
     failures: list[tuple[GateSample, str]] = field(default_factory=list)
 
-    @property
-    def y(self) -> np.ndarray:
-        return np.array([s.is_cloud for s in self.samples], dtype=np.int64)
-
-    def where(self, kind: str) -> "Embedded":
-        keep = [i for i, s in enumerate(self.samples) if s.kind == kind]
+    def where(self, *kinds: str) -> "Embedded":
+        keep = [i for i, s in enumerate(self.samples) if s.kind in kinds]
         return Embedded([self.samples[i] for i in keep], self.x[keep])
+
+    def kinds(self) -> np.ndarray:
+        return np.array([s.kind for s in self.samples])
+
+    def clusters(self) -> list[str]:
+        return [s.cluster or s.key for s in self.samples]
 
     def __len__(self) -> int:
         return len(self.samples)

@@ -38,10 +38,10 @@ def register_style(name: str, family: str, heldout: bool = False) -> Callable[[R
 
 def matplotlib_for_gate():
     """matplotlib, or one line naming the extra to install: the gate's synthetic images need it,
-    and it is not part of the runtime install (``evaluate.plots`` owns that message)."""
-    from ...evaluate.plots import require_matplotlib
+    and it is not part of the runtime install."""
+    from ...errors import require
 
-    return require_matplotlib("drawing the gate's synthetic charts and screenshots")
+    return require("matplotlib", "drawing the gate's synthetic charts and screenshots", "plots")
 
 
 # -- fonts: matplotlib ships the DejaVu family, so every machine that fits a gate has them ------

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .audit import audit
-from .recipe import Decision, SourcedSample, assemble
+from ..config import Recipe
+from ..data.assemble import Decision, SourcedSample, assemble
+from ..data.audit import audit
 
 
 @dataclass
@@ -41,13 +42,13 @@ class DecideReport:
         return "\n".join(lines)
 
 
-def _audit_drops(recipe, judged: list[SourcedSample]) -> tuple[list[Decision], dict]:
+def _audit_drops(recipe: Recipe, judged: list[SourcedSample]) -> tuple[list[Decision], dict]:
     out, counts = [], {}
     by_source = {s.source for s in judged}
     for spec in recipe.data.sources:
         if spec.name not in by_source:
             continue
-        report = audit(recipe.data.resolve(spec.path), progress=False)
+        report = audit(recipe.resolve(spec.path), progress=False)
         counts[spec.name] = {"unreadable": len(report.unreadable), "tiny": len(report.tiny),
                              "duplicates": len(report.duplicates), "conflicts": len(report.conflicts)}
         for problem in report.unreadable + report.non_photo:
@@ -55,18 +56,20 @@ def _audit_drops(recipe, judged: list[SourcedSample]) -> tuple[list[Decision], d
     return out, counts
 
 
-def decide(recipe, probe_dir: str | Path, progress: bool = True) -> DecideReport:
-    """Decisions for every trusted, non-holdout photo of ``recipe`` (a ``cloudatlas.recipe.Recipe``)."""
-    from cleanlab.filter import find_label_issues
+def decide(recipe: Recipe, probe_dir: str | Path, progress: bool = True) -> DecideReport:
+    """Decisions for every trusted, non-holdout photo of ``recipe``."""
+    from ..errors import ConfigError, require
+    from ..teacher import Teacher, probe_features
 
-    from ..teacher import Teacher, embed_samples, probe_model
-
-    data = assemble(recipe.data, apply_decisions=False)
+    find_label_issues = require("cleanlab.filter", "data decide", "data").find_label_issues
+    if not recipe.teacher.probes:
+        raise ConfigError(f"{recipe.path}: data decide judges labels with the teacher: the recipe needs a "
+                          f"[teacher] with probes")
+    data = assemble(recipe, apply_decisions=False)
     judged = data.train + data.valid
     decisions, audit_counts = _audit_drops(recipe, judged)
     labels = data.labels
-    features = {p.name: embed_samples(judged, probe_model(p, probe_dir), progress=progress)[0]
-                for p in recipe.teacher.probes}
+    features = probe_features(recipe.teacher, judged, probe_dir, progress=progress)
     targets = np.stack([s.target(labels) for s in judged])
     weights = np.ones(len(judged), dtype=np.float32)
     oof = Teacher(recipe.teacher, labels).out_of_fold(features, targets, weights, [s.group for s in judged],

@@ -1,9 +1,11 @@
-"""Put the gate inside the model file: a few ONNX nodes after the ``embedding`` output.
+"""Edits of an exported model graph: a linear model's output after the ``embedding``.
 
-    embedding -> Sub(mean) -> Div(std) -> MatMul(w) -> Add(b) -> Sigmoid -> Squeeze -> cloud_score [N]
+    embedding -> Sub(mean) -> Div(std) -> MatMul(w) -> Add(b) -> Sigmoid -> Squeeze -> NAME [N]
 
-The gate's threshold and figures go into the model's metadata (``gate``), so one ``.onnx`` file
-carries the classifier, the gate and its calibration; ``Classifier`` then reports ``is_cloud``.
+A gate is a two-class :class:`cloudatlas.linear.LinearModel` on the embedding; written here,
+it runs inside the model file, so one ``.onnx`` carries the classifier, its gates and their
+calibration, and every client (Python, the server, the phone) computes the same scores.
+Needs only the ``onnx`` package (no torch).
 """
 from __future__ import annotations
 
@@ -12,14 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .linear import LinearGate
-
-OUTPUT = "cloud_score"
-PREFIX = "cloudatlas_gate/"  # names of the nodes and tensors this module adds
-
-
-class GateAttachError(ValueError):
-    """The model cannot take a gate (no ``embedding`` output, or a different width)."""
+from ..errors import GraphError
+from ..linear import LinearModel
+from ..metadata import metadata_of, save_atomic, set_metadata
 
 
 def _remove_output(graph, name: str) -> None:
@@ -50,31 +47,33 @@ def _opset(proto) -> int:
     return next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 17)
 
 
-def add_gate_nodes(proto, gate: LinearGate, output: str = OUTPUT) -> None:
-    """Replace any ``output`` of ``proto`` (in memory) by ``gate``'s score."""
+def add_score_output(proto, model: LinearModel, output: str, source: str = "embedding") -> None:
+    """Replace any ``output`` of ``proto`` (in memory) by the two-class ``model``'s score of ``source``."""
     from onnx import TensorProto, helper, numpy_helper
 
+    if not model.binary:
+        raise GraphError(f"{output}: only a two-class linear model gives one score per photo.")
     graph = proto.graph
-    embedding = next((o for o in graph.output if o.name == "embedding"), None)
+    embedding = next((o for o in graph.output if o.name == source), None)
     if embedding is None:
-        raise GateAttachError("the model has no 'embedding' output to put a gate on.")
+        raise GraphError(f"the model has no {source!r} output to put {output!r} on.")
     dims = embedding.type.tensor_type.shape.dim
-    if len(dims) == 2 and dims[1].HasField("dim_value") and dims[1].dim_value != gate.dim:
-        raise GateAttachError(f"the gate expects {gate.dim}-d embeddings, the model gives {dims[1].dim_value}.")
+    if len(dims) == 2 and dims[1].HasField("dim_value") and dims[1].dim_value != model.dim:
+        raise GraphError(f"{output} expects {model.dim}-d embeddings, the model gives {dims[1].dim_value}.")
     _remove_output(graph, output)
     _prune(graph)
-    prefix = PREFIX if output == OUTPUT else f"cloudatlas_{output}/"
+    prefix = "cloudatlas_gate/" if output == "cloud_score" else f"cloudatlas_{output}/"
 
     def const(name: str, array: np.ndarray) -> str:
         graph.initializer.append(numpy_helper.from_array(array, prefix + name))
         return prefix + name
 
     f32 = lambda a: np.asarray(a, dtype=np.float32)
-    mean, std = const("mean", f32(gate.mean)), const("std", f32(gate.std))
-    weight, bias = const("weight", f32(gate.weight).reshape(-1, 1)), const("bias", f32([gate.bias]))
+    mean, std = const("mean", f32(model.mean)), const("std", f32(model.std))
+    weight, bias = const("weight", f32(model.weight).reshape(-1, 1)), const("bias", f32(model.bias).reshape(1))
     t = lambda name: prefix + name
     graph.node.extend([
-        helper.make_node("Sub", ["embedding", mean], [t("centred")], name=t("sub")),
+        helper.make_node("Sub", [source, mean], [t("centred")], name=t("sub")),
         helper.make_node("Div", [t("centred"), std], [t("standardised")], name=t("div")),
         helper.make_node("MatMul", [t("standardised"), weight], [t("logit_column")], name=t("matmul")),
         helper.make_node("Add", [t("logit_column"), bias], [t("logit")], name=t("add")),
@@ -89,31 +88,23 @@ def add_gate_nodes(proto, gate: LinearGate, output: str = OUTPUT) -> None:
     graph.output.append(helper.make_tensor_value_info(output, TensorProto.FLOAT, [batch or "batch"]))
 
 
-def attach_gate(model_path: str | os.PathLike, gate: LinearGate, out_path: str | os.PathLike | None = None,
-                info: dict | None = None, output: str = OUTPUT, metadata_key: str = "gate") -> Path:
-    """Write ``model_path`` with ``gate`` built in to ``out_path`` (default: in place).
-
-    ``info`` (threshold, AUROC, acceptance rates, ...) becomes the metadata's ``gate`` entry; the
-    gate's own threshold is used when ``info`` has none. The file is replaced atomically.
-    """
+def attach_scores(model_path: str | os.PathLike, scores: list[tuple[str, LinearModel, str, dict]],
+                  out_path: str | os.PathLike | None = None) -> Path:
+    """Write ``model_path`` with each ``(output, model, metadata key, metadata entry)`` built in,
+    to ``out_path`` (default: in place, atomically)."""
     import onnx
 
-    from ..metadata import read_metadata, set_metadata
+    from ..errors import MetadataError
 
     model_path = Path(model_path)
-    out = Path(out_path) if out_path else model_path
-    proto = onnx.load(str(model_path))
-    add_gate_nodes(proto, gate, output)
+    try:
+        proto = onnx.load(str(model_path))
+    except Exception as err:  # protobuf's decode errors have no common public base
+        raise MetadataError(f"{model_path}: not an ONNX model ({type(err).__name__}).") from None
+    meta = metadata_of(proto)
+    for output, model, key, entry in scores:
+        add_score_output(proto, model, output)
+        meta[key] = entry
     onnx.checker.check_model(proto)
-    meta = read_metadata(model_path)
-    entry = dict(info or {})
-    entry.setdefault("threshold", gate.threshold)
-    if entry["threshold"] is None:
-        raise GateAttachError("the gate has no threshold; calibrate it before attaching.")
-    meta[metadata_key] = entry
     set_metadata(proto, meta)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    onnx.save(proto, str(tmp))
-    os.replace(tmp, out)
-    return out
+    return save_atomic(proto, out_path or model_path)

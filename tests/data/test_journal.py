@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cloudatlas.cli import main
-from cloudatlas.clean.journal import Journal, JournalError
+from cloudatlas.data.journal import Journal
+from cloudatlas.errors import JournalError
 
 LABELS = ["Ac", "Cu", "Ns"]
 

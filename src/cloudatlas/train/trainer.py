@@ -1,0 +1,347 @@
+"""``train(recipe)``: the one trainer, for a folder of photos and for a recipe of several sources.
+
+    recipe -> assemble the parts -> (teacher: frozen-probe features -> linear heads -> soft targets)
+           -> student fine_tune (epochs chosen on validation) -> (refit on train + validation)
+           -> model.onnx -> (gates from [gate]) -> a self-describing run folder
+
+A folder is the one-source recipe ``Recipe.from_folder(DIR)``: no teacher, labels as they are.
+With a ``[teacher]``, every trusted photo learns a mix of its (cleaned) label and the teacher's
+out-of-fold probabilities, and every photo of an untrusted source the teacher's probabilities
+alone (within its group of genera for a coarse source): noisy image-search results teach what
+the teacher sees without their labels ever being believed.
+
+The run folder holds config.json (the whole recipe as run), data.json (every part's photos and
+what was left out), metrics.csv, curves.png, confusion_matrix.png, report.json and model.onnx;
+last.pt (refit.pt after a refit) lets an interrupted run continue with ``resume=True``.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..config import Recipe, dumps, qualify
+from ..data.assemble import AssembledData, SourcedSample, assemble
+from ..errors import ConfigError, DataError, RunExists
+from ..evaluate.metrics import ClassificationReport, classification_report, format_report, per_group_reports
+from ..evaluate.plots import plot_confusion_matrix, plot_curves
+from ..metadata import build_metadata
+from ..model import get_backbone
+from ..teacher import Teacher, probe_features
+from .augment import eval_transform, train_transform, whole_view_transform
+from .datasets import FeatureDataset, PhotoDataset, decode_all
+from .learner import Learner
+
+RUN_FILES = ("last.pt", "refit.pt", "model.onnx")
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    model_path: Path
+    report: ClassificationReport  # the student on the validation part, before any refit
+    best_epoch: int
+    seconds: float
+    summary: dict                 # what report.json says
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def train(recipe: Recipe | str | os.PathLike | None = None, *, data: str | os.PathLike | None = None,
+          out: str | os.PathLike = "runs/train", resume: bool = False, **overrides) -> TrainResult:
+    """Train the model ``recipe`` (a :class:`Recipe` or its TOML file) or the one-source recipe of
+    the folder ``data``, into the run folder ``out``. ``overrides`` change settings by name
+    (``epochs=3``, ``img_size=160``, ``valid_frac=0.2``, or dotted: ``gate.seed=1``).
+    ``resume=True`` continues the run in ``out`` (with the recipe it recorded, if none is given)."""
+    if recipe is not None and data is not None:
+        raise ConfigError("train on a recipe or on a folder (data=...), not both")
+    if recipe is None and data is None:
+        if not resume:
+            raise ConfigError("say what to train on: a recipe, or a folder with data=DIR")
+        chosen = Recipe.from_run(out)
+    else:
+        chosen = Recipe.from_folder(data) if data is not None else Recipe.of(recipe)
+    chosen.override(**{qualify(k): v for k, v in overrides.items()})
+    return Trainer(chosen, out, resume=resume).run()
+
+
+@dataclass
+class Targets:
+    """What the student learns: per training photo a class index, or a weighted distribution."""
+
+    train: np.ndarray            # [N] class indices, or [N, C] soft targets
+    teacher_report: dict
+
+
+class Trainer:
+    """One run of one recipe. ``run()`` does every stage; each stage is a method of its own."""
+
+    def __init__(self, recipe: Recipe, out: str | os.PathLike, resume: bool = False):
+        self.recipe, self.out, self.resume = recipe, Path(out), resume
+        self.cfg = recipe.student
+        self.spec = get_backbone(self.cfg.arch)
+        self.size = self.cfg.img_size or self.spec.default_img_size
+        self.features: dict[str, np.ndarray] = {}  # the teacher's probe features, by probe
+        self.index: dict[str, int] = {}             # photo id -> row of those features
+        self.images: dict[str, object] = {}         # photo id -> decoded image
+        self.views: dict | None = None
+
+    # -- the run ----------------------------------------------------------------------------------
+    def run(self) -> TrainResult:
+        start = time.time()
+        self._prepare_folder()
+        seed_everything(self.cfg.seed)
+        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        data = self.data = assemble(self.recipe)
+        labels = data.labels
+        if len(labels) < 2:
+            raise DataError("training needs photos of at least two labels.")
+        if data.transfer and not self.recipe.teacher.probes:
+            raise ConfigError("sources with trust = 'teacher' or 'coarse' learn the teacher's targets: "
+                              "the recipe needs a [teacher] with probes")
+        print(f"data: {json.dumps(data.summary())}; {len(labels)} labels, {self.size}px, {self.cfg.arch}",
+              file=sys.stderr, flush=True)
+        for reason, ids in data.left_out.items():
+            print(f"left out ({reason}): {len(ids)}", file=sys.stderr)
+
+        everything = data.train + data.valid + data.holdout + data.transfer
+        if self.recipe.teacher.probes:
+            self.index = {s.id: i for i, s in enumerate(everything)}
+            self.features = probe_features(self.recipe.teacher, everything, self.out.parent / "probes")
+        images = self.images = self._decode(everything + data.external)
+        targets = self._targets(data.train, {"valid": data.valid, "holdout": data.holdout})
+        if targets.teacher_report:
+            print(f"teacher: {json.dumps(targets.teacher_report)}", file=sys.stderr, flush=True)
+
+        # 1. Choose the epoch on validation: teacher and student learn from train only.
+        learner = self._learner()
+        self.views = self._views(learner, images)
+        select = data.part(self.cfg.select_on) if self.cfg.select_on != "valid" else data.valid
+        select_ds = self._eval_dataset(select, learner)
+        train_ds = self._train_dataset(data.train + data.transfer, targets.train, images)
+        state = learner.fit(train_ds, select_ds, self._indices(select), checkpoint=self.out / "last.pt")
+        history = [dataclasses.asdict(r) for r in state.history]
+        chosen = {"best_epoch": state.best_epoch, "select_on": self.cfg.select_on, "history": history}
+        student = {name: self._per_source(learner, part) for name, part in
+                   (("valid", data.valid), ("holdout", data.holdout), ("external", data.external)) if part}
+        report: dict = {"teacher": targets.teacher_report, "student": student}
+        print(f"student (chosen on {self.cfg.select_on}): {json.dumps(student)}", file=sys.stderr, flush=True)
+        valid_report = self._report(learner, data.valid or select)
+        plot_confusion_matrix(valid_report.confusion_matrix, labels, self.out / "confusion_matrix.png",
+                              title="Validation confusion matrix")
+        _write_metrics(self.out / "metrics.csv", history)
+        plot_curves(history, self.out / "curves.png")
+        print(format_report(valid_report), file=sys.stderr)
+
+        # 2. Refit on train + valid with the chosen number of epochs (holdout and external stay out).
+        if self.recipe.distill.refit and state.best_epoch > self.cfg.freeze_epochs:
+            learn_from = data.train + data.valid
+            targets = self._targets(learn_from, {"holdout": data.holdout})
+            report["teacher_refit"] = targets.teacher_report
+            seed_everything(self.cfg.seed + 1)
+            refit_cfg = dataclasses.replace(self.cfg, epochs=state.best_epoch - self.cfg.freeze_epochs)
+            learner = self._learner(refit_cfg)
+            train_ds = self._train_dataset(learn_from + data.transfer, targets.train, images)
+            learner.fit(train_ds, self._eval_dataset([], learner), [], checkpoint=self.out / "refit.pt")
+            report["student"]["refit"] = {name: self._per_source(learner, part) for name, part in
+                                          (("holdout", data.holdout), ("external", data.external)) if part}
+            print(f"refit on train + valid: {json.dumps(report['student']['refit'])}", file=sys.stderr, flush=True)
+
+        model_path = self._export(learner, state.best_epoch, valid_report, targets, time.time() - start)
+        if self.recipe.gate is not None:
+            report["gate"] = self._gates(model_path)
+        seconds = time.time() - start
+        report.update(chosen=chosen, seconds=round(seconds), data=data.summary(), counts=data.counts)
+        (self.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        print(f"model -> {model_path} ({seconds / 60:.1f} min)", file=sys.stderr)
+        return TrainResult(self.out, model_path, valid_report, state.best_epoch, seconds, report)
+
+    # -- stages -----------------------------------------------------------------------------------
+    def _prepare_folder(self) -> None:
+        out = self.out
+        if out.exists() and not self.resume and any((out / name).exists() for name in RUN_FILES):
+            raise RunExists(f"{out} already holds a run: pass --resume to continue it, "
+                                  f"or choose another --out.")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(dumps({**self.recipe.to_dict(), "world_size": 1}))
+
+    def _decode(self, samples: list[SourcedSample]) -> dict[str, object]:
+        """Every photo decoded once (shrunk, with room for crops); unreadable ones leave the parts."""
+        keep_side = self.size if self.cfg.feature_crop else round(self.size * 1.25)
+        images, kept, problems = decode_all(samples, keep_side, "decoding photos")
+        for problem in problems:
+            print(f"skipped: {problem}", file=sys.stderr)
+        if problems:
+            ok = {s.id for s in kept}
+            for name, part in self.data.parts().items():
+                setattr(self.data, name, [s for s in part if s.id in ok or name == "test"])
+        return {s.id: img for s, img in zip(kept, images)}
+
+    def _learner(self, cfg=None) -> Learner:
+        cfg = cfg or self.cfg
+        weights = None if cfg.weights in (None, "none") else cfg.weights
+        model = self.spec.create(len(self.data.labels), weights=weights, drop_rate=cfg.drop_rate)
+        learner = Learner(model, self.spec.structure, cfg, len(self.data.labels))
+        learner.cache_key = ["views", [s.id for s in self._viewed()], str(Path(self.recipe.root).resolve()),
+                             cfg.arch, str(cfg.weights), self.size, cfg.freeze_to, cfg.feature_crop > 0, cfg.seed]
+        return learner
+
+    @property
+    def cached(self) -> bool:
+        return bool(self.cfg.cache_views and self.cfg.freeze_to)
+
+    def _viewed(self) -> list[SourcedSample]:
+        """The photos the student may learn from, whose augmented views are cached: the training
+        and transfer photos, and the validation photos when the recipe refits on them."""
+        d = self.data
+        return d.train + (d.valid if self.recipe.distill.refit else []) + d.transfer
+
+    def _views(self, learner: Learner, images: dict) -> dict | None:
+        """With ``cache_views``: the frozen blocks' output for every photo, once per augmented
+        view (``train``), and once as seen at inference (``plain``, the photos that are judged)."""
+        if not self.cached:
+            return None
+        mean, std = self.spec.mean, self.spec.std
+        viewed = self._viewed()
+        augment = (whole_view_transform if self.cfg.feature_crop else train_transform)(self.size, mean, std)
+        views = learner.cached(PhotoDataset([images[s.id] for s in viewed], [0] * len(viewed), augment,
+                                            as_tensor=True), self.cfg.cache_views, "train views")
+        judged = self.data.valid + self.data.holdout + self.data.external
+        plain = learner.cached(PhotoDataset([images[s.id] for s in judged], [0] * len(judged),
+                                            eval_transform(self.size, mean, std), as_tensor=False), 1, "plain view")
+        return {"train": views, "train_pos": {s.id: i for i, s in enumerate(viewed)},
+                "plain": plain, "plain_pos": {s.id: i for i, s in enumerate(judged)}}
+
+    def _train_dataset(self, samples: list[SourcedSample], targets: np.ndarray, images: dict):
+        if self.views is not None:
+            pos = self.views["train_pos"]
+            return FeatureDataset(self.views["train"][:, [pos[s.id] for s in samples]], targets)
+        augment = (whole_view_transform if self.cfg.feature_crop else train_transform)
+        return PhotoDataset([images[s.id] for s in samples], list(targets),
+                            augment(self.size, self.spec.mean, self.spec.std), as_tensor=True)
+
+    def _eval_dataset(self, samples: list[SourcedSample], learner: Learner):
+        targets = self._indices(samples)
+        if self.views is not None:
+            pos = self.views["plain_pos"]
+            return FeatureDataset(self.views["plain"][:, [pos[s.id] for s in samples]], targets)
+        images = self.images
+        return PhotoDataset([images[s.id] for s in samples], targets,
+                            eval_transform(self.size, self.spec.mean, self.spec.std), as_tensor=False)
+
+    def _indices(self, samples: list[SourcedSample]) -> list[int]:
+        return [self.data.labels.index(s.label) for s in samples]
+
+    def _predict(self, learner: Learner, samples: list[SourcedSample]) -> np.ndarray:
+        return learner.predict_logits(self._eval_dataset(samples, learner), cached=self.views is not None).argmax(1)
+
+    def _report(self, learner: Learner, samples: list[SourcedSample]) -> ClassificationReport:
+        return classification_report(self._indices(samples), self._predict(learner, samples), self.data.labels)
+
+    def _per_source(self, learner: Learner, samples: list[SourcedSample]) -> dict:
+        return per_group_reports([s.source for s in samples], self._indices(samples),
+                                 self._predict(learner, samples), self.data.labels)
+
+    # -- targets ----------------------------------------------------------------------------------
+    def _targets(self, learn_from: list[SourcedSample], judge: dict[str, list[SourcedSample]]) -> Targets:
+        """Class indices when every label is hard and every weight 1 (label smoothing applies);
+        otherwise distributions scaled by each photo's weight: label/teacher mix, then the
+        transfer photos' teacher targets."""
+        labels, distill = self.data.labels, self.recipe.distill
+        labelled = _label_targets(learn_from, labels)
+        weights = np.array([s.weight for s in learn_from], dtype=np.float32)
+        if not self.recipe.teacher.probes:
+            if all(not s.soft for s in learn_from) and np.all(weights == 1):
+                return Targets(labelled.argmax(1), {})
+            return Targets((labelled * weights[:, None]).astype(np.float32), {})
+        teacher, oof, report = self._teach(learn_from, judge)
+        mixed = ((1 - distill.alpha) * labelled + distill.alpha * oof) * weights[:, None]
+        transfer = self.data.transfer
+        if transfer:
+            probs = teacher.predict_proba(self._take(transfer))
+            mask = np.stack([s.allowed_mask(labels) for s in transfer])
+            probs = probs * mask  # a coarse label: only the genera of its group
+            probs /= np.maximum(probs.sum(1, keepdims=True), 1e-12)
+            scale = np.array([s.weight for s in transfer], dtype=np.float32)[:, None] * distill.transfer_weight
+            mixed = np.concatenate([mixed, probs * scale])
+        return Targets(mixed.astype(np.float32), report)
+
+    def _take(self, samples: list[SourcedSample]) -> dict[str, np.ndarray]:
+        idx = [self.index[s.id] for s in samples]
+        return {k: v[idx] for k, v in self.features.items()}
+
+    def _teach(self, learn_from: list[SourcedSample], judge: dict[str, list[SourcedSample]]):
+        """Fit the teacher on ``learn_from``: out-of-fold targets for them, and accuracy on each
+        part of ``judge``."""
+        labels = self.data.labels
+        y = _label_targets(learn_from, labels)
+        w = np.array([s.weight for s in learn_from], dtype=np.float32)
+        teacher = Teacher(self.recipe.teacher, labels)
+        oof = teacher.out_of_fold(self._take(learn_from), y, w, [s.group for s in learn_from],
+                                  seed=self.recipe.data.split_seed)
+        teacher.fit(self._take(learn_from), y, w)
+        report = {name: classification_report(self._indices(samples),
+                                              teacher.predict_proba(self._take(samples)).argmax(1), labels).brief()
+                  for name, samples in judge.items() if samples}
+        return teacher, oof, report
+
+    # -- the model file ---------------------------------------------------------------------------
+    def _export(self, learner: Learner, best_epoch: int, valid: ClassificationReport, targets: Targets,
+                seconds: float) -> Path:
+        from ..export import export_onnx
+
+        recipe, data = self.recipe, self.data
+        (self.out / "data.json").write_text(json.dumps({
+            "recipe": str(recipe.path) if recipe.path else None, "labels": data.labels, "counts": data.counts,
+            "left_out": data.left_out,
+            "parts": {name: [[str(s.path), s.label] for s in part] for name, part in data.parts().items()},
+            "ids": {name: [s.id for s in part] for name, part in data.parts().items()}}, indent=2) + "\n")
+        recipe_file = None
+        if recipe.path:
+            recipe_file = (os.path.relpath(recipe.path, Path.cwd()) if recipe.path.is_relative_to(Path.cwd())
+                           else str(recipe.path))
+        metadata = build_metadata(
+            data.labels, self.size, self.cfg.arch, self.spec.mean, self.spec.std, name=recipe.name,
+            recipe={"file": recipe_file, "name": recipe.name},
+            training={"sources": data.summary(), "n_train": len(data.train), "n_valid": len(data.valid),
+                      "best_epoch": best_epoch, "refit": recipe.distill.refit, "seconds": round(seconds),
+                      "config": recipe.to_dict(), "teacher": [p.name for p in recipe.teacher.probes]},
+            metrics={"valid": valid.brief(), **({"teacher": targets.teacher_report} if targets.teacher_report else {})},
+            test_time_augmentation="horizontal flip" if recipe.distill.flip_tta else None,
+        )
+        learner.net.model.cpu().eval()
+        return export_onnx(learner.net.model, self.out / "model.onnx", metadata, flip_tta=recipe.distill.flip_tta,
+                           fp16_weights=recipe.distill.fp16_weights)
+
+    def _gates(self, model_path: Path) -> dict:
+        from ..gate import fit_gates
+
+        report = fit_gates(model_path, self.recipe, data=self.data, out_path=model_path)
+        print(report.summary(), file=sys.stderr)
+        return report.to_dict()
+
+
+def _label_targets(samples: list[SourcedSample], labels: list[str]) -> np.ndarray:
+    return np.stack([s.target(labels) for s in samples]) if samples else np.zeros((0, len(labels)), np.float32)
+
+
+def _write_metrics(path: Path, history: list[dict]) -> None:
+    if not history:
+        return
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
