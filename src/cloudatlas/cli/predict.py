@@ -59,7 +59,7 @@ def _print_text(rec: dict, top: int) -> None:
     verdict = ""
     if rec.get("verdict") == "not_sky":
         verdict = f"  (does not look like a sky photo: cloud score {rec['cloud_score']:.2f}; only a guess)"
-    print(f"{rec['file']}: {best['name']} ({best['label']}) {best['probability']:.0%}{verdict}")
+    print(f"{rec['file']}: {rec['headline']} ({best['label']} {best['probability']:.0%}){verdict}")
     for p in rec["predictions"][:top]:
         bar = "#" * round(p["probability"] * 30)
         print(f"    {p['label']:>3} {p['name']:<14} {p['probability']:6.1%} {bar}")

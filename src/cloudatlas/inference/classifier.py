@@ -22,6 +22,7 @@ from ..errors import ModelError
 from ..imageio import DEFAULT_MAX_PIXELS, ImageLoadError, ImageSource, center_square, load_image
 from ..labels import genus_name
 from ..metadata import METADATA_KEY
+from .answer import LevelScore, confidence_of, headline, levels_of, thresholds_of
 from .verdict import verdict_of
 
 MODEL_ENV = "CLOUDATLAS_MODEL"
@@ -57,6 +58,9 @@ class Prediction:
     file: str | None = None
     verdict: str = "cloud"
     clear_sky_score: float | None = None
+    confidence: str = "unsure"            # very_likely / likely / unsure: measured precision, not a fixed cut-off
+    levels: list[LevelScore] = field(default_factory=list)  # high / middle / low, most likely first
+    level_confidence: str | None = None   # the same words for the top level
     cam: np.ndarray | None = field(default=None, repr=False)  # [S, S] heat map of the top label
 
     @property
@@ -71,6 +75,16 @@ class Prediction:
     def probability(self) -> float:
         return self.predictions[0].probability
 
+    @property
+    def level(self) -> str | None:
+        return self.levels[0].level if self.levels else None
+
+    @property
+    def headline(self) -> str:
+        """The answer in one line: "Very likely: cumulus", "A low cloud: stratocumulus or stratus?"."""
+        return headline(self.verdict, [(p.label, p.probability) for p in self.predictions], self.confidence,
+                        self.levels, self.level_confidence)
+
     def to_dict(self, top: int | None = None) -> dict:
         out: dict = {}
         if self.file is not None:
@@ -80,6 +94,11 @@ class Prediction:
         out["is_cloud"] = self.is_cloud
         out["cloud_score"] = self.cloud_score
         out["clear_sky_score"] = self.clear_sky_score
+        out["confidence"] = self.confidence
+        out["level"] = self.level
+        out["level_confidence"] = self.level_confidence
+        out["levels"] = [asdict(s) for s in self.levels]
+        out["headline"] = self.headline
         return out
 
 
@@ -117,6 +136,7 @@ class Classifier:
         clear = self.metadata.get("clear_sky") or {}
         self.clear_threshold: float | None = (clear.get("threshold") if "clear_sky_score" in self.outputs
                                               else None)
+        self.thresholds = thresholds_of(self.metadata)  # the words' probabilities, genus and level
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, threads: int | None = None,
@@ -154,10 +174,15 @@ class Classifier:
             ranked = [LabelScore(self.labels[j], self.names[j], round(float(row[j]), 6)) for j in order]
             score = None if scores is None else round(float(scores[i]), 6)
             clear = None if clear_scores is None else round(float(clear_scores[i]), 6)
-            verdict = verdict_of(score, clear, self.gate_threshold, self.clear_threshold)
+            confidence = confidence_of(ranked[0].probability, self.thresholds["genus"])
+            contrail = ranked[0].label == "Ct" and confidence == "very_likely"
+            verdict = verdict_of(score, clear, self.gate_threshold, self.clear_threshold, contrail)
             gated = self.gate_threshold is not None and score is not None
+            levels = levels_of(self.labels, row)
+            level_confidence = confidence_of(levels[0].probability, self.thresholds["level"]) if levels else None
             out.append(Prediction(ranked, is_cloud=(verdict == "cloud") if gated else None, cloud_score=score,
-                                  verdict=verdict, clear_sky_score=clear))
+                                  verdict=verdict, clear_sky_score=clear, confidence=confidence, levels=levels,
+                                  level_confidence=level_confidence))
         return out
 
     def predict_pixels(self, pixels: np.ndarray, with_cam: bool = False) -> list[Prediction]:

@@ -23,6 +23,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, Response
 
 from ..cache import file_sha256 as sha256_of_file
+from ..labels import LEVELS
 from .deps import Service
 from .schemas import ModelFile
 from .service import ClassifierService
@@ -51,7 +52,8 @@ def model_file(service: ClassifierService) -> ModelFile:
     return ModelFile(name=clf.name, version=clf.version, sha256=sha, url=f"{MODEL_URL}?v={sha[:SHORT_HASH]}",
                      bytes=clf.path.stat().st_size, img_size=clf.img_size, input=clf.input_name,
                      outputs=sorted(clf.outputs), labels=clf.labels, names=clf.names,
-                     cloud_threshold=clf.gate_threshold, clear_sky_threshold=clf.clear_threshold)
+                     cloud_threshold=clf.gate_threshold, clear_sky_threshold=clf.clear_threshold,
+                     thresholds=clf.thresholds, levels={k: list(v) for k, v in LEVELS.items()})
 
 
 # Served at their own URLs (/, /sw.js, /manifest.webmanifest), not under /static.

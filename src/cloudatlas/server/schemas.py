@@ -12,6 +12,11 @@ class LabelProbability(BaseModel):
     probability: float = Field(ge=0, le=1, examples=[0.91])
 
 
+class LevelProbability(BaseModel):
+    level: Literal["high", "middle", "low"] = Field(examples=["low"])
+    probability: float = Field(ge=0, le=1, description="the probabilities of its genera, summed", examples=[0.86])
+
+
 class ModelInfo(BaseModel):
     name: str = Field(examples=["cloudatlas-efficientnet_lite0"])
     version: str = Field(examples=["0.1.0"])
@@ -33,6 +38,16 @@ class ClassifyResponse(BaseModel):
                                   "a sky photo's verdict is 'clear_sky'", examples=[0.02])
     clear_sky_threshold: float | None = Field(default=None, description="the clear-sky gate's threshold")
     predictions: list[LabelProbability] = Field(description="every genus, most likely first")
+    confidence: Literal["very_likely", "likely", "unsure"] = Field(
+        description="how sure the top genus is, in words that follow the model's measured precision: "
+                    "'very_likely' answers were right at least 9 times in 10 on validation photos, 'likely' "
+                    "7 in 10", examples=["likely"])
+    levels: list[LevelProbability] = Field(default_factory=list, description="high / middle / low, most likely first")
+    level: Literal["high", "middle", "low"] | None = Field(default=None, description="the most likely level")
+    level_confidence: Literal["very_likely", "likely", "unsure"] | None = Field(
+        default=None, description="the same words for the level, from the level's own measured precision")
+    headline: str = Field(description="the answer in one line, as the page says it",
+                          examples=["A low cloud: stratocumulus or stratus?"])
     model: ModelInfo
     elapsed_ms: float = Field(description="server time for this request, upload included", examples=[41.2])
     cam: str | None = Field(
@@ -69,6 +84,12 @@ class ModelFile(BaseModel):
     names: list[str] = Field(description="genus names, in the same order")
     cloud_threshold: float | None = Field(description="the sky gate's threshold (null: no gate)")
     clear_sky_threshold: float | None = Field(description="the clear-sky gate's threshold (null: no clear-sky gate)")
+    thresholds: dict[str, dict[str, float]] = Field(
+        description="the probabilities at which answers become 'very_likely' and 'likely', for the genus and "
+                    "for the level (measured on validation photos)",
+        examples=[{"genus": {"very_likely": 0.74, "likely": 0.47}, "level": {"very_likely": 0.88, "likely": 0.63}}])
+    levels: dict[str, list[str]] = Field(description="the genera of each level",
+                                         examples=[{"high": ["Ci", "Cc", "Cs", "Ct"]}])
 
 
 class HealthResponse(BaseModel):

@@ -20,7 +20,7 @@ from ..imageio import DEFAULT_MAX_PIXELS, ImageLoadError
 from ..inference import Classifier, Prediction
 from ..labels import GENERA
 from .errors import ApiError, log
-from .schemas import ClassifyResponse, Genus, LabelProbability, ModelInfo
+from .schemas import ClassifyResponse, Genus, LabelProbability, LevelProbability, ModelInfo
 from .uploads import Upload
 
 CAM_SIZE = 56  # the heat map is smooth: 56 px scaled up by the browser looks the same as 224
@@ -88,7 +88,9 @@ class ClassifierService:
             clear_sky_threshold=self.classifier.clear_threshold,
             predictions=[LabelProbability(label=p.label, name=p.name, probability=p.probability)
                          for p in pred.predictions],
-            model=self.model_info,
+            confidence=pred.confidence, level=pred.level, level_confidence=pred.level_confidence,
+            levels=[LevelProbability(level=s.level, probability=s.probability) for s in pred.levels],
+            headline=pred.headline, model=self.model_info,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
             cam=cam_data_url(pred.cam) if with_cam and pred.cam is not None else None,
         )
