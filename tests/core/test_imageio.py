@@ -14,6 +14,8 @@ from PIL import Image
 
 from cloudatlas.imageio import DECODE_BUDGET_BYTES, MIN_SIDE, ImageLoadError, center_square, load_image
 
+from . import hostile
+
 
 def _save(img: Image.Image, path, **kw):
     img.save(path, **kw)
@@ -312,7 +314,6 @@ def png_bomb(width: int, height: int) -> bytes:
 # VmHWM: ru_maxrss would start from the parent's peak, which execve carries over.
 _MEASURE = r"""
 import io, json, resource, sys, threading, time
-from PIL import Image
 from cloudatlas import imageio
 
 def peak_rss():
@@ -323,14 +324,12 @@ limit = 3 * 1024 ** 3  # a safety net: a regression fails here instead of eating
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 min_size, paths = int(sys.argv[1]) or None, sys.argv[2:]  # 0: every pixel
 blobs = [open(p, "rb").read() for p in paths]
-imageio._register_heif()
 estimates = []
-for blob in blobs:
-    img = Image.open(io.BytesIO(blob))
-    full_size = img.size
-    if min_size:
-        img.draft("RGB", (min_size, min_size))
-    estimates.append(imageio._peak_bytes(img, full_size, min_size))
+for blob in blobs:  # what the budget reserves for each (None: refused before any estimate)
+    try:
+        estimates.append(imageio._estimate(imageio._open(io.BytesIO(blob))[0], min_size))
+    except imageio.ImageLoadError:
+        estimates.append(None)
 results = [None] * len(blobs)
 
 def load(i):
@@ -412,6 +411,10 @@ def _save_heic(img, path):
     img.save(path, format="HEIF", quality=50)
 
 
+def _save_jpeg2000(img, path):
+    img.save(path, format="JPEG2000", irreversible=True, quality_mode="rates", quality_layers=[100])
+
+
 FORMATS_12MP = {
     "rgba.png": lambda img, p: img.convert("RGBA").save(p, compress_level=1),
     "palette-transparent.png": lambda img, p: img.quantize(64).save(p, transparency=0),
@@ -420,14 +423,124 @@ FORMATS_12MP = {
     "IMG_0001.heic": _save_heic,
     "progressive-444.jpg": lambda img, p: img.save(p, quality=90, progressive=True, subsampling=0),
     "photo.jpg": lambda img, p: img.save(p, quality=90),
+    "photo.jp2": _save_jpeg2000,
 }
 
 
 @pytest.mark.parametrize("name, min_size", [(name, 224) for name in FORMATS_12MP]
-                         + [("photo.jpg", 0), ("rgba.png", 0)])
+                         + [("photo.jpg", 0), ("rgba.png", 0), ("photo.jp2", 0)])
 def test_12_mp_photos_of_every_format_load_within_their_estimate(tmp_path, name, min_size):
     """The peak bytes per pixel the budget assumes for each format hold, shrunk or at full size (0)."""
     path = _photo_12mp(tmp_path / name, FORMATS_12MP[name])
     m = measure_decode(path, min_size=min_size)
     assert min(m["results"][0]) >= (min_size or 3024), m
     assert m["peak_growth"] <= m["estimates"][0], m
+
+
+# -- files that lie about what decoding them costs (issue 14) ----------------------------------
+def test_a_tiff_tile_bomb_is_refused_before_its_tile_is_decoded(tmp_path):
+    """2 MB, 64x64, one 26752x26752 deflate tile: libtiff would allocate and inflate 2.1 GB (it
+    took 11 s and 2 GB for one decode); the tile's size is read from the header and refused."""
+    bomb = tmp_path / "tile-bomb.tif"
+    bomb.write_bytes(hostile.tiff_tile_bomb())
+    assert bomb.stat().st_size < 3 * MB
+    m = measure_decode(bomb, bomb)
+    assert m["results"] == ["too_large", "too_large"], m
+    assert m["seconds"] < 1 and m["peak_growth"] < 50 * MB, m
+    with pytest.raises(ImageLoadError, match="64x64 TIFF stored in tiles of 26752x26752 pixels"):
+        load_image(bomb)
+
+
+def test_an_ordinary_tiled_tiff_still_loads(tmp_path):
+    path = tmp_path / "tiled.tif"
+    path.write_bytes(hostile.tiff_tiled(quadrant_array(600, 400)))
+    assert Image.open(path).tag_v2[322] == 256  # really tiled
+    assert_quadrants(load_image(path, min_size=100), QUADRANTS, 1)
+
+
+@pytest.mark.parametrize("name, make", [("50000-pages.tif", lambda: hostile.tiff_many_frames(50_000)),
+                                        ("280000-frames.gif", lambda: hostile.gif_many_frames(280_000))])
+def test_a_file_of_many_frames_is_read_by_its_first_frame_without_counting_them(tmp_path, name, make):
+    """Asking for n_frames walked every frame: 29 s for the TIFF, 1.5 s for the GIF."""
+    path = tmp_path / name
+    path.write_bytes(make())
+    m = measure_decode(path, min_size=0)
+    assert m["results"] == [[32, 32]] and m["seconds"] < 0.5, m
+
+
+def test_an_icon_whose_directory_lies_is_refused_without_decoding(tmp_path):
+    """ICO says 256x256 and holds a 12000x12000 PNG, which Image.open used to decode (+556 MB)."""
+    ico = tmp_path / "favicon.ico"
+    ico.write_bytes(hostile.ico_holding(png_bomb(12_000, 12_000)))
+    m = measure_decode(ico)
+    assert m["results"] == ["not_image"] and m["seconds"] < 0.5 and m["peak_growth"] < 50 * MB, m
+    with pytest.raises(ImageLoadError, match="ICO is not a photo format CloudAtlas reads"):
+        load_image(ico)
+
+
+def test_a_photo_with_a_garbage_exif_block_is_used_as_stored(ccsn_dir):
+    photo = (ccsn_dir / "Cu" / "Cu-N001.jpg").read_bytes()
+    for garbage in (b"XX", b"MM\x00*\xff\xff\xff\xff", b"\x00" * 40):
+        damaged = load_image(hostile.jpeg_with_exif(photo, garbage), min_size=224)
+        assert np.array_equal(np.asarray(damaged), np.asarray(load_image(photo, min_size=224)))
+
+
+@pytest.fixture(scope="module")
+def jpeg2000_36mp(tmp_path_factory):
+    """A 7360x4912 JPEG 2000 (36 MP, five decomposition levels, as OpenJPEG writes by default)."""
+    path = tmp_path_factory.mktemp("j2k") / "36mp.jp2"
+    return _photo_36mp(path)
+
+
+def _photo_36mp(path):
+    x = np.linspace(0, 255, 7360, dtype=np.float32)[None, :]
+    rgb = np.broadcast_to((x * 0.8).astype(np.uint8)[..., None], (4912, 7360, 3))
+    _save_jpeg2000(Image.fromarray(np.ascontiguousarray(rgb)), path)
+    return path
+
+
+def test_jpeg_2000_decodes_only_the_resolution_it_needs(jpeg2000_36mp):
+    """A 36-MP JPEG 2000 took 515-666 MB per decode (1.06 GB for 32 at once); at the levels the
+    model needs four at once hold less than 100 MB, and every pixel of one is refused."""
+    m = measure_decode(*[jpeg2000_36mp] * 4)
+    assert all(224 <= min(r) < 4912 for r in m["results"]), m
+    assert m["peak_growth"] < 100 * MB and m["peak_growth"] <= sum(m["estimates"]), m
+    with pytest.raises(ImageLoadError, match="too large to decode") as full:
+        load_image(jpeg2000_36mp)
+    assert full.value.reason == "too_large"
+
+
+def _cut(data: bytes, fraction: float) -> bytes:
+    return data[: int(len(data) * fraction)]
+
+
+def _heic_and_avif(ccsn_dir) -> dict[str, bytes]:
+    pillow_heif.register_heif_opener()
+    sky = Image.open(ccsn_dir / "Cu" / "Cu-N001.jpg").convert("RGB")
+    out = {}
+    for fmt in ("HEIF", "AVIF"):
+        buf = io.BytesIO()
+        sky.save(buf, format=fmt)
+        out[fmt] = buf.getvalue()
+    return out
+
+
+@pytest.mark.parametrize("cut", ["half", "a tenth", "two bytes"])
+@pytest.mark.parametrize("fmt", ["JPEG", "HEIF", "AVIF"])
+def test_a_cut_off_photo_of_any_format_is_called_truncated(ccsn_dir, fmt, cut):
+    """README promises 'truncated' (422) for a cut-off upload: a half HEIC or AVIF and a 2-byte
+    JPEG were 'not an image file Pillow can read' (415) or 'could not be decoded'."""
+    whole = (ccsn_dir / "Cu" / "Cu-N001.jpg").read_bytes() if fmt == "JPEG" else _heic_and_avif(ccsn_dir)[fmt]
+    part = {"half": _cut(whole, 0.5), "a tenth": _cut(whole, 0.1), "two bytes": whole[:2]}[cut]
+    with pytest.raises(ImageLoadError, match="truncated or corrupt") as err:
+        load_image(part, min_size=224)
+    assert err.value.reason == "truncated"
+
+
+def test_formats_no_camera_writes_are_named_and_refused(tmp_path):
+    for fmt, suffix in (("ICO", ".ico"), ("PPM", ".ppm"), ("TGA", ".tga"), ("PCX", ".pcx")):
+        path = tmp_path / f"picture{suffix}"
+        Image.fromarray(quadrant_array(64, 64)).save(path, format=fmt)
+        with pytest.raises(ImageLoadError) as err:
+            load_image(path)
+        assert err.value.reason == "not_image", (fmt, str(err.value))

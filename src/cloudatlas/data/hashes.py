@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..cache import bytes_sha256, dataset_cache_dir
-from ..imageio import ImageLoadError, load_image
+from ..imageio import ImageLoadError, image_info, load_image
 from .phash import DEFAULT_MAX_DISTANCE, HASH_DECODE_SIZE, near_duplicate_groups, phash_image
 
 HASH_CACHE = "hashes.json"
@@ -57,17 +57,13 @@ class PhotoHash:
 
 def hash_image_bytes(data: bytes, name: str) -> tuple[int | None, int, int, str, str | None]:
     """(pHash, width, height, format, error) of one file's bytes."""
-    from PIL import Image
-
     if not data:
         return None, 0, 0, "", f"{name}: the file is empty."
     width = height = 0
     fmt = ""
     try:
-        with Image.open(io.BytesIO(data)) as header:  # header only: the size before draft mode
-            width, height = header.size
-            fmt = header.format or ""
-    except Exception:
+        width, height, fmt = image_info(data)  # header only: the size before draft mode
+    except ImageLoadError:
         pass  # load_image below says why, in words
     buffer = io.BytesIO(data)
     buffer.name = name  # so messages name the file, not "upload"
