@@ -9,6 +9,8 @@ import base64
 import io
 import re
 import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import numpy as np
@@ -19,6 +21,7 @@ from PIL import Image
 from cloudatlas.data.synthetic import render_negative, synthetic_specs
 from cloudatlas.labels import GENERA
 
+from ..core import hostile
 from ..core.test_imageio import png_bomb
 from .conftest import SMALL_LIMIT_MB, png_declaring
 
@@ -186,6 +189,12 @@ BAD_INPUTS = {
     "bomb 12200x12200 under the pixel cap": (lambda c, sky: post_file(c, png_bomb(12_200, 12_200), "bomb.png",
                                                                       "image/png"),
                                              422, "image_too_large", "too large to decode"),
+    "TIFF tile bomb": (lambda c, sky: post_file(c, hostile.tiff_tile_bomb(), "tile.tif", "image/tiff"),
+                       422, "image_too_large", "tiles of 26752x26752 pixels"),
+    "ICO holding a 144-MP PNG": (lambda c, sky: post_file(c, hostile.ico_holding(png_bomb(12_000, 12_000)),
+                                                          "favicon.ico", "image/x-icon"),
+                                 415, "not_an_image", "ICO is not a photo format"),
+    "2-byte jpeg": (lambda c, sky: post_file(c, sky[:2], "cut.jpg"), 422, "truncated_image", "truncated"),
     "bad query": (lambda c, sky: post_file(c, sky, params={"cam": "maybe"}), 422, "invalid_request", "cam"),
     "malformed form": (lambda c, sky: c.post(CLASSIFY, content=b"--xyz\r\nnonsense",
                                              headers={"content-type": "multipart/form-data; boundary=xyz"}),
@@ -317,3 +326,71 @@ def test_the_page_and_its_files_are_served_with_a_strict_policy(client):
     for path in linked:  # every file the page links to is there
         assert client.get(path).status_code == 200, path
     assert "http://" not in r.text and "https://" not in r.text  # nothing from other sites
+
+
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF"])
+def test_a_half_length_heic_or_avif_is_called_truncated(client, ccsn_test_photos, fmt):
+    pillow_heif.register_heif_opener()
+    buf = io.BytesIO()
+    Image.open(ccsn_test_photos["Sc"][2]).convert("RGB").save(buf, format=fmt)
+    for part in (buf.getvalue()[: buf.tell() // 2], buf.getvalue()[: buf.tell() // 10]):
+        assert_error(post_file(client, part, f"IMG_0003.{fmt.lower()}", f"image/{fmt.lower()}"),
+                     422, "truncated_image", "truncated")
+
+
+def test_a_photo_with_garbage_exif_is_classified_like_the_photo(client, classifier, ccsn_test_photos):
+    photo = ccsn_test_photos["Cu"][4].read_bytes()
+    r = post_file(client, hostile.jpeg_with_exif(photo, b"XX"), "exif.jpg")
+    assert r.status_code == 200, r.text
+    assert_same_answer(r.json(), classifier.predict(photo), classifier)
+
+
+@pytest.mark.parametrize("name, make", [("50000-pages.tif", lambda: hostile.tiff_many_frames(50_000)),
+                                        ("280000-frames.gif", lambda: hostile.gif_many_frames(280_000))])
+def test_a_file_of_many_frames_is_answered_from_its_first_frame_at_once(client, name, make):
+    """The 50 000-page TIFF took 21 s and held a classify slot: n_frames walked every page."""
+    data = make()
+    started = time.perf_counter()
+    r = post_file(client, data, name, "image/tiff" if name.endswith("tif") else "image/gif")
+    assert r.status_code == 200 and time.perf_counter() - started < 2, r.text
+
+
+def test_a_form_of_300_000_fields_is_refused_at_once_and_health_stays_fast(server):
+    """14 MB of one-byte fields (under the upload limit) held the event loop for 5 s each."""
+    body = hostile.multipart_fields(300_000)
+    assert 12 * 1024 * 1024 < len(body) < 20 * 1024 * 1024
+    headers = {"content-type": "multipart/form-data; boundary=XX"}
+
+    def post(_):
+        with httpx.Client(base_url=server, timeout=60) as c:
+            started = time.perf_counter()
+            return c.post(CLASSIFY, content=body, headers=headers), time.perf_counter() - started
+
+    with ThreadPoolExecutor(4) as pool:
+        forms = pool.map(post, range(4))
+        started = time.perf_counter()
+        health = httpx.get(server + "/healthz", timeout=10)
+        health_s = time.perf_counter() - started
+        answers = list(forms)
+    for r, seconds in answers:
+        assert_error(r, 400, "too_many_parts", "field named 'file'")
+        assert seconds < 2 and r.headers["connection"] == "close"
+    assert health.status_code == 200 and health_s < 0.5
+
+
+GET_ADDRESSES = ["/", "/healthz", "/api/v1/labels", "/api/v1/model", "/model.onnx", "/sw.js",
+                 "/manifest.webmanifest", "/static/style.css", "/docs", "/openapi.json"]
+
+
+@pytest.mark.parametrize("path", GET_ADDRESSES)
+def test_head_answers_every_address_get_answers_with_its_headers_and_no_body(client, path):
+    get, head = client.get(path), client.head(path)
+    assert get.status_code == 200 and head.status_code == 200, (path, head.status_code)
+    assert head.content == b""
+    for name in ("content-type", "content-length", "content-security-policy", "x-frame-options"):
+        assert head.headers.get(name) == get.headers.get(name), name
+
+
+def test_head_of_an_address_that_takes_only_post_is_still_405(client):
+    r = client.head(CLASSIFY)
+    assert r.status_code == 405 and r.content == b""

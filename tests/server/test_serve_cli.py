@@ -79,3 +79,12 @@ def test_serve_on_all_interfaces_says_the_api_is_open_to_the_network(gated_model
 def test_serve_on_localhost_does_not_warn(gated_model_path):
     text = _startup_text("--model", gated_model_path)
     assert "http://127.0.0.1" in text and "authentication" not in text, text
+
+
+def test_a_port_no_server_can_listen_on_is_one_line_and_exit_2(gated_model_path):
+    """--port 99999 ended in an OverflowError traceback from the socket layer."""
+    for port in ("99999", "0"):
+        proc = _serve("--model", gated_model_path, "--port", port)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 2, (port, err)
+        assert err.strip() == f"error: --port {port}: a port is a number from 1 to 65535.", err

@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from .options import deprecated, positional_or_flag
+from .serve import check_port_number
 
 DESCRIPTION = """\
 Open a local web page that shows the photos of DATA most-suspicious-first (conflicts,
@@ -45,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
     data = positional_or_flag(args, "data")
     if not data:
         raise CliError("say which data set to clean: --data DIR")
+    if not args.log:
+        check_port_number(args.port)  # before the audit, which can take minutes
     root = Path(data)
     if not root.is_dir():
         raise CliError(f"{root}: no such folder.")

@@ -26,6 +26,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
 
 
+def check_port_number(port: int) -> None:
+    """One line (exit 2) for a port no server can listen on, before anything is loaded: the
+    socket layer would answer 99999 with an OverflowError traceback."""
+    if not 1 <= port <= 65535:
+        from . import CliError
+
+        raise CliError(f"--port {port}: a port is a number from 1 to 65535.")
+
+
 def _check_port(host: str, port: int) -> None:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family) as s:
@@ -66,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from ..server.app import MAX_UPLOAD_ENV, create_app, server_options
     from . import CliError
 
+    check_port_number(args.port)
     if args.workers < 1:
         raise CliError("--workers must be at least 1.")
     if args.max_upload_mb <= 0:

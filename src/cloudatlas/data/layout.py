@@ -58,6 +58,20 @@ def label_folder(root: str | Path, label: str) -> Path:
     return root / normalise_label(label)
 
 
+def printable(name: str) -> str:
+    """A name from the disk as text any terminal, log or JSON can carry: the bytes of a name that
+    is not UTF-8 (which Python holds as lone surrogates) become ``\\xe9``, control characters
+    (a newline in a file name) ``\\n``. Only for showing: the name itself is left as it is."""
+    try:
+        text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that no byte became (from an edited journal)
+        text = name.encode("utf-8", "backslashreplace").decode("utf-8")
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        text = "".join(c.encode("unicode_escape").decode("ascii") if ord(c) < 32 or ord(c) == 127 else c
+                       for c in text)
+    return text
+
+
 def name_candidates(name: str) -> Iterator[str]:
     """``x.jpg, x-1.jpg, x-2.jpg, ...``: the names to try, in order, so a file never replaces another."""
     stem, suffix = Path(name).stem, Path(name).suffix

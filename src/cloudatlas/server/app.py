@@ -28,6 +28,7 @@ from ..version import __version__
 from ..inference import Classifier
 from .docs import install_docs
 from .errors import error_payload, install_error_handlers
+from .head import HeadAsGet
 from .headers import SecurityHeaders
 from .deps import Service
 from .pwa import pwa_router
@@ -107,6 +108,7 @@ def create_app(model_path: str | os.PathLike | None = None, max_upload_mb: float
                   docs_url=None, redoc_url=None)
     app.state.service = service
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeadAsGet)  # outermost: every layer below sees HEAD as the GET it answers like
     install_error_handlers(app)
     install_docs(app, "CloudAtlas")
     app.include_router(api_router(STATIC))

@@ -6,19 +6,29 @@ with a plain 500 message.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..data.layout import printable
+
 log = logging.getLogger("cloudatlas.server")
+
+# Answers given before the body was read (too large, too slow): the client may still be sending a
+# body we will not read, so the connection is closed rather than reused.
+CLOSE_AFTER = frozenset({408, 413})
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, error: str, message: str):
+    """``close``: end the connection after the answer, for answers given before the whole body was read."""
+
+    def __init__(self, status: int, error: str, message: str, close: bool | None = None):
         super().__init__(message)
         self.status, self.error, self.message = status, error, message
+        self.close = status in CLOSE_AFTER if close is None else close
 
 
 def error_payload(status: int, error: str, message: str) -> dict:
@@ -26,13 +36,29 @@ def error_payload(status: int, error: str, message: str) -> dict:
     return {"status": status, "error": error, "message": message}
 
 
+class PrintableJSONResponse(JSONResponse):
+    """JSON that a file name which is not UTF-8 cannot break: its bytes are shown as ``\\xe9``
+    escapes (Python holds them as lone surrogates, which UTF-8 cannot encode)."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return super().render(_printable(content))
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_printable(v) for v in value]
+    return value
+
+
 def error_response(status: int, error: str, message: str, headers: dict | None = None) -> JSONResponse:
-    return JSONResponse(error_payload(status, error, message), status_code=status, headers=headers)
-
-
-# Answers given before the body was read (too large, too slow): the client may still be sending a
-# body we will not read, so the connection is closed rather than reused.
-CLOSE_AFTER = frozenset({408, 413})
+    return PrintableJSONResponse(error_payload(status, error, message), status_code=status, headers=headers)
 
 
 _HTTP_MESSAGES = {
@@ -53,7 +79,7 @@ def _validation_message(err: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        headers = {"Connection": "close"} if exc.status in CLOSE_AFTER else None
+        headers = {"Connection": "close"} if exc.close else None
         return error_response(exc.status, exc.error, exc.message, headers)
 
     @app.exception_handler(StarletteHTTPException)

@@ -30,6 +30,11 @@ SPOOL_BYTES = 2 * 1024 * 1024  # photos up to this size stay in memory; larger o
 UPLOAD_GRACE_S = 10.0
 UPLOAD_MIN_BYTES_PER_S = 8 * 1024
 
+# Parts a form may have. The API reads one field and the page sends only that; each part costs
+# python-multipart a few callbacks on the event loop, so a 14 MB form of 300 000 one-byte fields
+# held the loop for 5 s. Past this many the form is refused at once.
+MAX_PARTS = 16
+
 # Content types a photo may arrive with; anything else is refused before decoding.
 PHOTO_TYPES = ("image/", "application/octet-stream")
 
@@ -77,6 +82,13 @@ def too_slow(min_bytes_per_s: float) -> ApiError:
                     f"Check the connection and send the photo again.")
 
 
+def too_many_parts() -> ApiError:
+    # Closed after the answer: the rest of the body is not read.
+    return ApiError(400, "too_many_parts",
+                    f"The upload form has more than {MAX_PARTS} fields; send the photo alone, in a field named "
+                    f"'{FIELD}'.", close=True)
+
+
 def _clean_filename(raw: bytes | None) -> str:
     name = (raw or b"").decode("utf-8", "replace").replace("\\", "/").rsplit("/", 1)[-1]
     name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip()
@@ -99,10 +111,14 @@ class _PhotoCollector:
         self._headers: dict[str, bytes] = {}
         self._field, self._value = b"", b""
         self._in_photo = False
+        self.parts = 0
         self.complete = False  # the closing boundary was seen
 
     # -- callbacks ---------------------------------------------------------------------------
     def on_part_begin(self) -> None:
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise too_many_parts()
         self._headers = {}
         self._in_photo = False
 
