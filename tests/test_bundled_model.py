@@ -63,3 +63,15 @@ def test_verdicts_on_held_out_images(ccsn_test_photos, heldout_not_sky, heldout_
     assert share([p for photos in ccsn_test_photos.values() for p in photos], "cloud") >= 0.95
     assert share(heldout_not_sky, "cloud") <= 0.02
     assert share(heldout_clear_sky, "clear_sky") >= 0.85
+
+
+# What the shipped file answers for three photos: a change of code (decoding, preprocessing, the
+# graph) that changes them fails here; a new model updates them on purpose.
+PINNED = {"Cu/Cu-N010.jpg": ("Cu", 0.893098), "Sc/Sc-N001.jpg": ("Sc", 0.462186), "Ci/Ci-N005.jpg": ("Cb", 0.217874)}
+
+
+@pytest.mark.parametrize("photo", sorted(PINNED))
+def test_the_bundled_models_answers_are_pinned(ccsn_dir, photo):
+    label, probability = PINNED[photo]
+    answer = Classifier.load().predict(ccsn_dir / photo)
+    assert answer.label == label and answer.probability == pytest.approx(probability, abs=2e-5)

@@ -32,6 +32,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --ensemble: store weights as float16 (half the file; still computed in float32)")
     p.add_argument("--flip-tta", action="store_true",
                    help="with --ensemble: also average each photo with its mirror image (2x compute)")
+    p.add_argument("--calibrate", action="store_true",
+                   help="fit the temperature and the confidence words' thresholds on the parts named by the "
+                        "recipe's [calibration] (needs --recipe) and write them into --model (or --out)")
+    p.add_argument("--recipe", metavar="TOML", help="with --calibrate: the model's recipe")
     p.add_argument("--img-size", type=int,
                    help="with --ensemble: input size of every member (default: the largest trained size)")
 
@@ -56,6 +60,16 @@ def run(args: argparse.Namespace) -> int:
         return 0
     model = args.model or str(bundled_model_path())
     meta = read_metadata(model)
+    if args.calibrate:
+        from ..export.calibrate import calibrate
+
+        if not args.recipe:
+            raise CliError("--calibrate needs --recipe (its [calibration] parts are the calibration photos).")
+        c = calibrate(model, args.recipe, out_path=args.out or model)
+        print(f"temperature {c.temperature}, prior power {c.prior_power}, on {c.fitted_on}: top-1 "
+              f"{c.before['top1']:.3f} -> {c.after['top1']:.3f}, ECE {c.before['ece']:.3f} -> {c.after['ece']:.3f} "
+              f"(cross-fitted {c.cross_fitted['ece']:.3f}); thresholds {c.thresholds}")
+        return 0
     if not args.int8:
         print(json.dumps(meta, indent=2))
         return 0

@@ -55,6 +55,8 @@ def plot_curves(history: list[dict], path: str | Path) -> Path:
     ax2.plot(epochs, [h["train_acc"] for h in history], "o-", label="train accuracy")
     ax2.plot(epochs, [h["valid_acc"] for h in history], "o-", label="valid accuracy")
     ax2.plot(epochs, [h["valid_macro_f1"] for h in history], "o-", label="valid macro-F1")
+    for name in dict.fromkeys(k for h in history for k in h.get("watched", {})):
+        ax2.plot(epochs, [h.get("watched", {}).get(name, np.nan) for h in history], "s--", label=f"{name} accuracy")
     ax2.set_ylim(0, 1)
     ax2.set_xlabel("epoch")
     ax2.legend()

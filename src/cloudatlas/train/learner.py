@@ -42,6 +42,7 @@ class EpochRecord:
     valid_macro_f1: float
     lr: float
     seconds: float
+    watched: dict = field(default_factory=dict)  # accuracy on parts watched but not chosen on
 
 
 @dataclass
@@ -182,8 +183,10 @@ class Learner:
         return torch.optim.AdamW(param_groups, lr=self.config.lr, weight_decay=self.config.weight_decay)
 
     # -- fitting -----------------------------------------------------------------------------
-    def fit(self, train_ds, valid_ds, valid_targets: list[int], checkpoint: Path | None = None) -> FitState:
-        """Head-only epochs, then the unfrozen network, one-cycle schedule in each phase."""
+    def fit(self, train_ds, valid_ds, valid_targets: list[int], checkpoint: Path | None = None,
+            watch: dict | None = None) -> FitState:
+        """Head-only epochs, then the unfrozen network, one-cycle schedule in each phase. The best
+        epoch on ``valid_ds`` is kept; ``watch`` (name -> (dataset, targets)) is only reported."""
         cfg = self.config
         resume = self._load_checkpoint(checkpoint) if checkpoint and checkpoint.exists() else None
         cached = isinstance(train_ds, FeatureDataset)  # the frozen blocks' views, computed once
@@ -212,6 +215,9 @@ class Learner:
                 resume = None
                 record = self._train_epoch(epoch_no, phase, loader, opt, sched, head_only, cached)
                 record = self._validate(record, valid_ds, valid_targets, cached)
+                for name, (ds, targets) in (watch or {}).items():
+                    logits = self.predict_logits(ds, cached)
+                    record.watched[name] = round(float((logits.argmax(1) == np.asarray(targets)).mean()), 4)
                 self.state.history.append(record)
                 self._print(record)
                 # Without a validation part (a refit on everything) the last epoch is kept.
@@ -277,8 +283,9 @@ class Learner:
 
     @staticmethod
     def _print(r: EpochRecord) -> None:
+        watched = "".join(f" {name} acc {acc:.3f} |" for name, acc in r.watched.items())
         print(f"epoch {r.epoch:>3} {r.phase:<8} train loss {r.train_loss:.3f} acc {r.train_acc:.3f} | "
-              f"valid loss {r.valid_loss:.3f} acc {r.valid_acc:.3f} macro-F1 {r.valid_macro_f1:.3f} | "
+              f"valid loss {r.valid_loss:.3f} acc {r.valid_acc:.3f} macro-F1 {r.valid_macro_f1:.3f} |{watched} "
               f"{r.seconds:.0f}s", file=sys.stderr, flush=True)
 
     # -- checkpoints (resume after interruption) ---------------------------------------------

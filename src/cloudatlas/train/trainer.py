@@ -114,15 +114,16 @@ class Trainer:
                               "the recipe needs a [teacher] with probes")
         print(f"data: {json.dumps(data.summary())}; {len(labels)} labels, {self.size}px, {self.cfg.arch}",
               file=sys.stderr, flush=True)
-        for reason, ids in data.left_out.items():
-            print(f"left out ({reason}): {len(ids)}", file=sys.stderr)
+        for reason, n in _left_out_counts(data.left_out).items():
+            print(f"left out ({reason}): {n}", file=sys.stderr)
 
         everything = data.train + data.valid + data.holdout + data.transfer
         if self.recipe.teacher.probes:
-            self.index = {s.id: i for i, s in enumerate(everything)}
-            self.features = probe_features(self.recipe.teacher, everything, self.out.parent / "probes")
+            judged = everything + data.external
+            self.index = {s.id: i for i, s in enumerate(judged)}
+            self.features = probe_features(self.recipe.teacher, judged, self.out.parent / "probes")
         images = self.images = self._decode(everything + data.external)
-        targets = self._targets(data.train, {"valid": data.valid, "holdout": data.holdout})
+        targets = self._targets(data.train, {"valid": data.valid, "holdout": data.holdout, **self._external()})
         if targets.teacher_report:
             print(f"teacher: {json.dumps(targets.teacher_report)}", file=sys.stderr, flush=True)
 
@@ -132,7 +133,9 @@ class Trainer:
         select = data.part(self.cfg.select_on) if self.cfg.select_on != "valid" else data.valid
         select_ds = self._eval_dataset(select, learner)
         train_ds = self._train_dataset(data.train + data.transfer, targets.train, images)
-        state = learner.fit(train_ds, select_ds, self._indices(select), checkpoint=self.out / "last.pt")
+        watch = {name: (self._eval_dataset(part, learner), self._indices(part)) for name, part in
+                 self._watched().items() if name != self.cfg.select_on}
+        state = learner.fit(train_ds, select_ds, self._indices(select), checkpoint=self.out / "last.pt", watch=watch)
         history = [dataclasses.asdict(r) for r in state.history]
         chosen = {"best_epoch": state.best_epoch, "select_on": self.cfg.select_on, "history": history}
         student = {name: self._per_source(learner, part) for name, part in
@@ -149,7 +152,7 @@ class Trainer:
         # 2. Refit on train + valid with the chosen number of epochs (holdout and external stay out).
         if self.recipe.distill.refit and state.best_epoch > self.cfg.freeze_epochs:
             learn_from = data.train + data.valid
-            targets = self._targets(learn_from, {"holdout": data.holdout})
+            targets = self._targets(learn_from, {"holdout": data.holdout, **self._external()})
             report["teacher_refit"] = targets.teacher_report
             seed_everything(self.cfg.seed + 1)
             refit_cfg = dataclasses.replace(self.cfg, epochs=state.best_epoch - self.cfg.freeze_epochs)
@@ -163,6 +166,8 @@ class Trainer:
         model_path = self._export(learner, state.best_epoch, valid_report, targets, time.time() - start)
         if self.recipe.gate is not None:
             report["gate"] = self._gates(model_path)
+        if self.recipe.calibration is not None:
+            report["calibration"] = self._calibrate(model_path, targets)
         seconds = time.time() - start
         report.update(chosen=chosen, seconds=round(seconds), data=data.summary(), counts=data.counts)
         (self.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -242,6 +247,15 @@ class Trainer:
         return PhotoDataset([images[s.id] for s in samples], targets,
                             eval_transform(self.size, self.spec.mean, self.spec.std), as_tensor=False)
 
+    def _external(self) -> dict[str, list[SourcedSample]]:
+        """Each validation-only source's photos, by its name."""
+        return {source: [s for s in self.data.external if s.source == source]
+                for source in dict.fromkeys(s.source for s in self.data.external)}
+
+    def _watched(self) -> dict[str, list[SourcedSample]]:
+        """The parts whose accuracy every epoch reports: validation, and each validation-only source."""
+        return {**({"valid": self.data.valid} if self.data.valid else {}), **self._external()}
+
     def _indices(self, samples: list[SourcedSample]) -> list[int]:
         return [self.data.labels.index(s.label) for s in samples]
 
@@ -317,6 +331,7 @@ class Trainer:
             data.labels, self.size, self.cfg.arch, self.spec.mean, self.spec.std, name=recipe.name,
             recipe={"file": recipe_file, "name": recipe.name},
             training={"sources": data.summary(), "n_train": len(data.train), "n_valid": len(data.valid),
+                      "label_prior": [round(float(p), 6) for p in _label_prior(targets.train, len(data.labels))],
                       "best_epoch": best_epoch, "refit": recipe.distill.refit, "seconds": round(seconds),
                       "config": recipe.to_dict(), "teacher": [p.name for p in recipe.teacher.probes]},
             metrics={"valid": valid.brief(), **({"teacher": targets.teacher_report} if targets.teacher_report else {})},
@@ -326,12 +341,40 @@ class Trainer:
         return export_onnx(learner.net.model, self.out / "model.onnx", metadata, flip_tta=recipe.distill.flip_tta,
                            fp16_weights=recipe.distill.fp16_weights)
 
+    def _calibrate(self, model_path: Path, targets: Targets) -> dict:
+        """Temperature, prior shift and the words' thresholds, fitted on the calibration parts."""
+        from ..export.calibrate import calibrate
+
+        calibration = calibrate(model_path, self.recipe, data=self.data, out_path=model_path)
+        b, a = calibration.before, calibration.after
+        print(f"calibration on {calibration.fitted_on}: T = {calibration.temperature}, prior power "
+              f"{calibration.prior_power}; top-1 {b['top1']:.3f} -> {a['top1']:.3f}, ECE {b['ece']:.3f} -> "
+              f"{a['ece']:.3f} (fitted on one half, measured on the other: ECE {calibration.cross_fitted['ece']:.3f}); "
+              f"thresholds {calibration.thresholds}", file=sys.stderr, flush=True)
+        return calibration.to_metadata()
+
     def _gates(self, model_path: Path) -> dict:
         from ..gate import fit_gates
 
         report = fit_gates(model_path, self.recipe, data=self.data, out_path=model_path)
         print(report.summary(), file=sys.stderr)
         return report.to_dict()
+
+
+def _label_prior(targets: np.ndarray, n_labels: int) -> np.ndarray:
+    """The share of each label in what the student learned (weights and soft targets counted)."""
+    prior = np.bincount(targets, minlength=n_labels).astype(float) if targets.ndim == 1 else targets.sum(0)
+    return prior / max(prior.sum(), 1e-12)
+
+
+def _left_out_counts(left_out: dict[str, list[str]]) -> dict[str, int]:
+    """Photos left out, by the kind of reason ("dropped: confident learning", not each photo's figures)."""
+    counts: dict[str, int] = {}
+    for reason, ids in left_out.items():
+        kind = reason.split(" (")[0].split(": ")[0:2]
+        key = ": ".join(kind)
+        counts[key] = counts.get(key, 0) + len(ids)
+    return counts
 
 
 def _label_targets(samples: list[SourcedSample], labels: list[str]) -> np.ndarray:
@@ -341,6 +384,8 @@ def _label_targets(samples: list[SourcedSample], labels: list[str]) -> np.ndarra
 def _write_metrics(path: Path, history: list[dict]) -> None:
     if not history:
         return
+    history = [{**{k: v for k, v in h.items() if k != "watched"},
+                **{f"{name}_acc": acc for name, acc in h.get("watched", {}).items()}} for h in history]
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(history[0]))
         writer.writeheader()
