@@ -51,10 +51,11 @@ def run(args: argparse.Namespace) -> int:
     root = Path(data)
     if not root.is_dir():
         raise CliError(f"{root}: no such folder.")
-    if args.log:
-        from ..data.journal import Journal
+    from ..data.journal import Journal
 
-        print(Journal(root).log_text())
+    journal = Journal(root)  # one that cannot be read or written is said now, not after the audit
+    if args.log:
+        print(journal.log_text())
         return 0
     from ..cache import writable
 

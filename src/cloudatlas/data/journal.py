@@ -11,7 +11,9 @@ Two rules keep every photo safe:
 * a move never replaces a file: a clash gets a free name (``x.jpg`` -> ``x-1.jpg``), claimed
   atomically with a hard link where the file system has them;
 * photos only ever move inside the data set, so the set of files under ``DATA/<label>/`` and
-  ``DATA/.trash/`` is always the set of photos you started with.
+  ``DATA/.trash/`` is always the set of photos you started with. A link that leads out of the
+  data set (a label folder, ``.trash``, a photo or the journal itself) is never moved, deleted
+  or written through.
 """
 from __future__ import annotations
 
@@ -28,9 +30,10 @@ from pathlib import Path, PurePosixPath
 from ..errors import JournalError
 from ..imageio import is_image_file
 from ..labels import canonical_label
-from .layout import TRASH_DIR, journal_path, label_folder, name_candidates
+from .layout import TRASH_DIR, journal_path, label_folder, name_candidates, normalise_label, printable
 
 OPS = ("move", "delete", "keep", "undo")
+NAME_MAX = 255  # bytes in one file or folder name (ext4, XFS, APFS, tmpfs): 70 emoji are 280
 
 
 @dataclass
@@ -92,9 +95,12 @@ def has_control_chars(text: str) -> bool:
 
 def photo_parts(rel: str) -> tuple[str, ...] | None:
     """``LABEL/name`` or ``.trash/LABEL/name`` split into parts; None for any other path
-    (absolute, with ``..``, into a hidden folder), so it can never name a place outside the set."""
+    (absolute, with ``..``, into a hidden folder), so it can never name a place outside the set.
+
+    Any name a file system holds is a name: a photo called ``new\\nline.jpg`` is listed, so it can
+    be kept, moved and deleted too. Only NUL, which no file name can hold, is refused."""
     parts = PurePosixPath(str(rel).replace("\\", "/")).parts
-    if (len(parts) not in (2, 3) or any(p in ("", ".", "..") or has_control_chars(p) for p in parts)
+    if (len(parts) not in (2, 3) or any(p in ("", ".", "..") or "\x00" in p for p in parts)
             or (len(parts) == 3 and parts[0] != TRASH_DIR)
             or (len(parts) == 2 and parts[0].startswith((".", "_")))):
         return None
@@ -105,6 +111,11 @@ def folder_parts(rel: str) -> tuple[str, ...] | None:
     """``LABEL`` or ``.trash/LABEL`` split into parts; None for any other folder."""
     parts = photo_parts(f"{rel}/x")
     return parts[:-1] if parts else None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data):]
 
 
 def _now() -> str:
@@ -134,7 +145,13 @@ def move_no_clobber(src: Path, folder: Path, name: str) -> Path:
                 continue
             os.rename(src, dest)
             return dest
-        os.unlink(src)
+        try:
+            os.unlink(src)
+        except OSError:
+            # The old name cannot go (a read-only folder): take the new one back, or the photo
+            # would be in two places, under two labels or also in the trash.
+            os.unlink(dest)
+            raise
         return dest
     raise AssertionError("unreachable")  # name_candidates never ends
 
@@ -158,19 +175,41 @@ class Journal:
             raise JournalError(f"{root}: no such folder.")
         self.path = journal_path(self.root)
         self.skipped: list[int] = []  # line numbers of journal lines that are not entries
+        self._check_journal_path()
         self.entries: list[Entry] = self._read()
         self._lock = threading.RLock()
 
     # -- the log ---------------------------------------------------------------------------------
+    def _journal_path_problem(self) -> str | None:
+        """Why the journal cannot be written where it is: it must be a file inside the data set,
+        never a folder, never a link that leads out (lines were appended to whatever it named)."""
+        if self.path.is_symlink() or not self.inside(self.path):
+            return f"it is a link to {self.path.resolve()}, and the cleaner writes only inside the data set"
+        if self.path.is_dir():
+            return "it is a folder, not a file"
+        return None
+
+    def _check_journal_path(self) -> None:
+        problem = self._journal_path_problem()
+        if problem:
+            raise JournalError(f"{self.path} cannot be the cleaner's journal: {problem}. Move it out of the way; "
+                               f"the cleaner writes its journal itself.")
+
     def _read(self) -> list[Entry]:
         if not self.path.exists():
             return []
+        try:
+            data = self.path.read_bytes()
+        except OSError as err:
+            raise JournalError(f"{self.path} cannot be read ({err.strerror or err}).") from None
         entries = []
-        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), 1):
+        for number, line in enumerate(data.split(b"\n"), 1):
+            if not line.strip():
+                continue
             try:
-                entry = _entry_from(json.loads(line))
-            except ValueError:
-                entry = None  # a torn last line after a crash: the change before it is still on disk
+                entry = _entry_from(json.loads(line.decode("utf-8")))
+            except ValueError:  # UnicodeDecodeError included: a byte edited in by hand
+                entry = None  # a torn line after a crash: the change before it is still on disk
             if entry is None:
                 self.skipped.append(number)
             else:
@@ -178,11 +217,27 @@ class Journal:
         return entries
 
     def _append(self, entry: Entry) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(entry.to_dict()) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        """Write one line and sync it. A line cut short (the disk filled up) is cut off again, and
+        a line always starts after a newline: the next change is never glued to torn bytes."""
+        problem = self._journal_path_problem()
+        if problem:  # made since the journal was opened
+            raise OSError(errno.EPERM, problem)
+        self.path.parent.mkdir(exist_ok=True)
+        line = (json.dumps(entry.to_dict()) + "\n").encode("utf-8")
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line  # after a torn line that could not be cut off
+            try:
+                _write_all(fd, line)
+                os.fsync(fd)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)
+                raise
+        finally:
+            os.close(fd)
         self.entries.append(entry)
 
     def _next_id(self) -> int:
@@ -193,11 +248,30 @@ class Journal:
         """A photo given by its path relative to the data set; refuses anything outside it."""
         parts = photo_parts(rel)
         if parts is None:
-            raise JournalError(f"{rel}: not a photo of this data set (expected LABEL/name.jpg).")
+            raise JournalError(f"{printable(rel)}: not a photo of this data set (expected LABEL/name.jpg).")
         path = self.root.joinpath(*parts)
+        problem = self.link_problem(path)
+        if problem:
+            raise JournalError(f"{printable(rel)} {problem}; nothing changed.")
         if not path.is_file():
-            raise JournalError(f"{rel}: no such photo (was it moved outside the cleaner?).")
+            raise JournalError(f"{printable(rel)}: no such photo (was it moved outside the cleaner?).")
         return path
+
+    def inside(self, path: Path) -> bool:
+        """Whether ``path``, every link on the way followed, stays inside the data set."""
+        try:
+            return path.resolve().is_relative_to(self.root)
+        except (OSError, RuntimeError):  # a loop of links
+            return False
+
+    def link_problem(self, path: Path) -> str | None:
+        """Why the photo at ``path`` must not be moved: it is a link, or a link on its way leads
+        out of the data set (``DATA/Ac -> /elsewhere``); None when it is a file of the set."""
+        if path.is_symlink():
+            return "is a link, not a photo file: the cleaner moves only the data set's own files"
+        if not self.inside(path):
+            return f"is in a folder that leads out of the data set (to {printable(str(path.resolve().parent))})"
+        return None
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -208,12 +282,20 @@ class Journal:
 
     def _apply(self, op: str, rel: str, dest_folder: Path, name: str, **extra) -> Entry:
         src = self._resolve(rel)
-        if not dest_folder.is_dir():
+        if not self.inside(dest_folder):
+            raise JournalError(f"{printable(self.rel(dest_folder))} leads out of the data set (to "
+                               f"{printable(str(dest_folder.resolve()))}); nothing changed.")
+        new_folders = [f for f in (dest_folder, *dest_folder.parents) if f.is_relative_to(self.root)
+                       and f != self.root and not f.exists()]
+        if dest_folder in new_folders:
             extra["created"] = self.rel(dest_folder)
         try:
             dest = move_no_clobber(src, dest_folder, name)
         except OSError as err:
-            raise JournalError(f"{self.rel(src)} could not be moved ({err.strerror or err}); "
+            for folder in new_folders:  # innermost first: the folders this attempt made, empty
+                with contextlib.suppress(OSError):
+                    os.rmdir(folder)
+            raise JournalError(f"{printable(self.rel(src))} could not be moved ({err.strerror or err}); "
                                f"nothing changed.") from None
         entry = Entry(self._next_id(), op, self.rel(src), self.rel(dest), _now(), **extra)
         try:
@@ -229,16 +311,21 @@ class Journal:
 
     # -- changes ---------------------------------------------------------------------------------
     def move(self, rel: str, label: str) -> Entry:
-        """File the photo at ``rel`` under ``label`` (a genus code or any folder name)."""
+        """File the photo at ``rel`` under ``label`` (a genus code or any folder name): in the
+        folder that holds that label already, however it is spelt (see layout.label_folder)."""
         label = str(label).strip()
         if (not label or has_control_chars(label) or "/" in label or "\\" in label
                 or label.startswith((".", "_")) or label in ("..",)):
             raise JournalError(f"{label!r}: not a usable label name.")
+        label = normalise_label(label)
+        if len(os.fsencode(label)) > NAME_MAX:
+            raise JournalError(f"{label[:20]}...: a label becomes a folder name, which can have at most "
+                               f"{NAME_MAX} bytes (this one has {len(os.fsencode(label))}); choose a shorter label.")
         with self._lock:
             src = self._resolve(rel)
             folder = label_folder(self.root, label)
             if src.parent == folder:
-                raise JournalError(f"{rel} is already filed under {canonical_label(label)}.")
+                raise JournalError(f"{printable(rel)} is already filed under {canonical_label(label)}.")
             return self._apply("move", rel, folder, src.name, label=canonical_label(label))
 
     def delete(self, rel: str) -> Entry:
@@ -411,20 +498,31 @@ class Journal:
         counts = Counter(e.op for e in active)
         moves = Counter(f"{PurePosixPath(e.path).parent.name} -> {e.label or PurePosixPath(e.dest).parent.name}"
                         for e in active if e.op == "move")
+        trash = self.root / TRASH_DIR
         return {
             "journal": str(self.path),
             "changes": len(self.entries),
             "undone": len(done),
             "moved": counts["move"], "deleted": counts["delete"], "kept": counts["keep"],
             "moves_by_label": dict(moves.most_common()),
-            "in_trash": sum(1 for p in (self.root / TRASH_DIR).rglob("*") if p.is_file() and is_image_file(p))
-            if (self.root / TRASH_DIR).is_dir() else 0,
+            "in_trash": sum(1 for p in trash.rglob("*") if p.is_file() and is_image_file(p))
+            if trash.is_dir() and self.inside(trash) else 0,
         }
 
+    def skipped_note(self) -> str | None:
+        """What to tell the user about lines of the journal that are not entries."""
+        if not self.skipped:
+            return None
+        return (f"Lines {', '.join(map(str, self.skipped))} of {self.path} cannot be read (a write cut short by "
+                f"a crash, or an edit by hand); they are ignored.")
+
     def log_text(self, limit: int | None = None) -> str:
-        """What ``cloudatlas clean DATA --log`` prints."""
+        """What ``cloudatlas clean DATA --log`` prints: one line per change, names shown printable
+        (a newline or a byte that is not UTF-8 in a file name cannot break a line or the terminal)."""
+        note = [self.skipped_note()] if self.skipped else []
         if not self.entries:
-            return f"No changes recorded for {self.root} (no {self.path})."
+            where = "no entries in" if self.path.exists() else "no"
+            return "\n".join(map(printable, [f"No changes recorded for {self.root} ({where} {self.path}).", *note]))
         s = self.summary()
         done = self.undone()
         lines = [f"{s['changes']} changes recorded in {self.path} ({s['undone']} undone).",
@@ -438,4 +536,4 @@ class Journal:
         for e in shown:
             flag = "  (undone)" if e.id in done else ""
             lines.append(f"#{e.id:<4} {e.time}  {e.describe()}{flag}")
-        return "\n".join(lines)
+        return "\n".join(map(printable, lines + note))

@@ -14,7 +14,7 @@ import unicodedata
 from pathlib import Path
 from typing import Iterator
 
-from ..labels import canonical_label
+from ..labels import GENERA, canonical_label
 
 SPLIT_FILE = "split.csv"
 STATE_DIR = ".cloudatlas"     # inside a data set: the cleaner's journal (nothing else is written there)
@@ -44,7 +44,7 @@ def normalise_label(label: str) -> str:
     NFC for other names ('Café' typed two ways is one folder)."""
     label = unicodedata.normalize("NFC", str(label).strip())
     code = canonical_label(unicodedata.normalize("NFKC", label))
-    return code if code != unicodedata.normalize("NFKC", label) else label
+    return code if code in GENERA else label
 
 
 def label_folder(root: str | Path, label: str) -> Path:
