@@ -25,11 +25,33 @@ from ..errors import DataError
 from ..imageio import ImageLoadError, is_image_file, load_image
 from ..labels import GENERA, canonical_label
 from .dataset import Sample, scan_folder
-from .hashes import hash_photos
+from .hashes import distinct_values, hash_photos
 
 DEFAULT_MIN_SIZE = 128  # shorter side in pixels; the model sees 224, so below this is mostly blur
 PHOTO_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "HEIF", "AVIF", "TIFF", "BMP"})
 from .phash import DEFAULT_MAX_DISTANCE, components, hamming_pairs
+
+# Paths of the other copies named with each photo's problem: a group of 10 000 identical
+# placeholders would otherwise name 10 000 x 10 000 paths.
+RELATED_SHOWN = 10
+
+
+def first_others(files: list, this, limit: int = RELATED_SHOWN) -> list:
+    """Up to ``limit`` members of ``files`` other than ``this``, reading no further than needed."""
+    out = []
+    for f in files:
+        if f != this:
+            out.append(f)
+            if len(out) == limit:
+                break
+    return out
+
+
+def name_some(shown: list[str], total: int) -> str:
+    """'a, b, c' or 'a, b, c and 9 997 more'."""
+    more = total - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
 
 # -- the report --------------------------------------------------------------------------------
 @dataclass
@@ -118,13 +140,15 @@ class AuditReport:
             out[p.path].append({"kind": "tiny", "message": p.reason, "related": []})
         def add(kind: str, groups: list[PhotoGroup], describe) -> None:
             for g in groups:
+                labels = ", ".join(g.distinct_labels)  # once a group: its files may be 10 000
                 for f in g.files:
-                    others = [o for o in g.files if o != f]
-                    out[f].append({"kind": kind, "message": describe(g, others), "related": others})
+                    others = first_others(g.files, f)
+                    out[f].append({"kind": kind, "message": describe(labels, others, len(g.files) - 1),
+                                   "related": others})
 
-        add("conflict", self.conflicts, lambda g, o: "same picture filed as " + ", ".join(g.distinct_labels))
-        add("duplicate", self.duplicates, lambda g, o: "byte-identical copy of " + ", ".join(o))
-        add("duplicate", self.near_duplicates, lambda g, o: "near-duplicate of " + ", ".join(o))
+        add("conflict", self.conflicts, lambda labels, o, n: "same picture filed as " + labels)
+        add("duplicate", self.duplicates, lambda labels, o, n: "byte-identical copy of " + name_some(o, n))
+        add("duplicate", self.near_duplicates, lambda labels, o, n: "near-duplicate of " + name_some(o, n))
         return dict(out)
 
     def summary(self) -> str:
@@ -184,6 +208,38 @@ def _imbalance(counts: dict[str, int]) -> dict:
     }
 
 
+def _same_picture_groups(hashes: list, max_distance: int) -> tuple[list[list[int]], list[int], int]:
+    """Groups of photos within ``max_distance`` pHash bits (indices into ``hashes``, sorted), the
+    widest distance inside each, and the number of such pairs that are not the same bytes.
+
+    Pairs are found among distinct pHash values, never among files: a group of 10 000 identical
+    photos is one value, and its pairs are counted, not listed."""
+    readable = [i for i, h in enumerate(hashes) if h.phash is not None]
+    distinct, inverse = distinct_values(np.array([hashes[i].phash for i in readable], dtype=np.uint64))
+    files_of = [[] for _ in distinct]
+    for k, value in enumerate(inverse):
+        files_of[value].append(readable[k])
+    vi, vj, vd = hamming_pairs(distinct, max_distance) if len(distinct) > 1 else (np.zeros(0, np.int64),) * 3
+    joined = components(len(distinct), zip(vi, vj))
+    in_joined = {v for members in joined for v in members}
+    value_groups = joined + [[v] for v, files in enumerate(files_of) if len(files) > 1 and v not in in_joined]
+    group_of = {v: g for g, members in enumerate(value_groups) for v in members}
+    widest = [0] * len(value_groups)
+    for a, d in zip(vi, vd):
+        widest[group_of[int(a)]] = max(widest[group_of[int(a)]], int(d))
+    sizes = np.array([len(files) for files in files_of], dtype=np.int64)
+    pairs = int((sizes[vi] * sizes[vj]).sum()) if len(vi) else 0  # other values: other bytes
+    pairs += sum(_pairs(len(files)) - sum(map(_pairs, Counter(hashes[i].sha256 for i in files).values()))
+                 for files in files_of)
+    groups = [sorted(i for v in members for i in files_of[v]) for members in value_groups]
+    order = sorted(range(len(groups)), key=lambda g: groups[g][0])
+    return [groups[g] for g in order], [widest[g] for g in order], pairs
+
+
+def _pairs(n: int) -> int:
+    return n * (n - 1) // 2
+
+
 def audit(root: str | Path, max_distance: int = DEFAULT_MAX_DISTANCE, min_size: int = DEFAULT_MIN_SIZE,
           workers: int = 1, progress: bool | None = None, cache: bool = True) -> AuditReport:
     """Audit ``root/<label>/*``; raises :class:`DataError` when there is nothing to audit."""
@@ -228,18 +284,7 @@ def audit(root: str | Path, max_distance: int = DEFAULT_MAX_DISTANCE, min_size: 
                          for ids in exact_sets]
 
     # Near copies: pHash within max_distance bits (identical bytes are at distance 0).
-    readable = [i for i, h in enumerate(hashes) if h.phash is not None]
-    values = np.array([hashes[i].phash for i in readable], dtype=np.uint64)
-    pi, pj, pd = hamming_pairs(values, max_distance) if len(values) > 1 else (np.zeros(0, int),) * 3
-    pi = np.array([readable[k] for k in pi], dtype=np.int64)
-    pj = np.array([readable[k] for k in pj], dtype=np.int64)
-    same_bytes = np.array([hashes[a].sha256 == hashes[b].sha256 for a, b in zip(pi, pj)], dtype=bool)
-    report.n_near_duplicate_pairs = int((~same_bytes).sum()) if len(pi) else 0
-    groups = components(len(hashes), zip(pi, pj))
-    group_of = {i: g for g, members in enumerate(groups) for i in members}
-    widest = [0] * len(groups)
-    for a, d in zip(pi, pd):
-        widest[group_of[int(a)]] = max(widest[group_of[int(a)]], int(d))
+    groups, widest, report.n_near_duplicate_pairs = _same_picture_groups(hashes, max_distance)
     for members, distance in zip(groups, widest):
         group = PhotoGroup([hashes[i].key for i in members], [hashes[i].label for i in members], distance)
         report.groups.append(group)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,26 @@ def hash_image_bytes(data: bytes, name: str) -> tuple[int | None, int, int, str,
     return phash_image(img), width, height, fmt, None
 
 
+class _DecodedOnce:
+    """hash_image_bytes by SHA-256: what one copy of some bytes gave, every copy gets."""
+
+    def __init__(self):
+        self._by_sha: dict[str, tuple[str, tuple]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, sha256: str, data: bytes, name: str) -> tuple:
+        with self._lock:
+            known = self._by_sha.get(sha256)
+        if known is None:
+            known = (name, hash_image_bytes(data, name))
+            with self._lock:
+                self._by_sha[sha256] = known
+        first_name, (phash, width, height, fmt, error) = known
+        if error and first_name != name:
+            error = name + error[len(first_name):]  # messages begin with the file's own name
+        return phash, width, height, fmt, error
+
+
 def hash_photos(root: str | Path, samples: list[Sample], workers: int = 1,
                 progress: bool | None = None, cache: bool = True) -> list[PhotoHash]:
     """SHA-256 and pHash of every photo, reusing cached values for unchanged files."""
@@ -90,6 +111,9 @@ def hash_photos(root: str | Path, samples: list[Sample], workers: int = 1,
         except (OSError, ValueError):
             cached = {}  # a damaged cache is rebuilt, never trusted
 
+    # Identical bytes decode once: 10 000 copies of one scraped placeholder are one decode.
+    decoded = _DecodedOnce()
+
     def one(sample: Sample) -> PhotoHash:
         try:
             stat = sample.path.stat()
@@ -103,9 +127,10 @@ def hash_photos(root: str | Path, samples: list[Sample], workers: int = 1,
         except OSError as err:
             return PhotoHash(sample.key, sample.label, stat.st_size, stat.st_mtime_ns, "",
                              error=f"{sample.path.name}: could not be read ({err.strerror}).")
-        phash, width, height, fmt, error = hash_image_bytes(data, sample.path.name)
+        sha256 = bytes_sha256(data)
+        phash, width, height, fmt, error = decoded.get(sha256, data, sample.path.name)
         return PhotoHash(sample.key, sample.label, stat.st_size, stat.st_mtime_ns,
-                         bytes_sha256(data), phash, width, height, fmt, error)
+                         sha256, phash, width, height, fmt, error)
 
     bar = tqdm(total=len(samples), desc="hashing", unit="photo", disable=not progress if progress is not None else None,
                leave=False)
@@ -123,6 +148,13 @@ def hash_photos(root: str | Path, samples: list[Sample], workers: int = 1,
 
 
 
+def distinct_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct pHash values, the index of each value among them). Pairs are searched among
+    distinct values only: 10 000 identical photos are one value, not 50 million pairs (69 s, 2.3 GB)."""
+    distinct, inverse = np.unique(np.asarray(values, dtype=np.uint64), return_inverse=True)
+    return distinct, inverse.reshape(-1)
+
+
 def photo_groups(root: str | Path, samples: list, max_distance: int = DEFAULT_MAX_DISTANCE) -> list[str]:
     """The near-duplicate group of each photo (pHash within ``max_distance`` bits, EXIF-upright):
     the index of its group's first photo, as text."""
@@ -130,4 +162,9 @@ def photo_groups(root: str | Path, samples: list, max_distance: int = DEFAULT_MA
     for i, h in enumerate(hash_photos(root, samples)):
         # an unreadable file gets a hash of its own, far from everything (a random 64-bit value)
         values.append(h.phash if h.phash is not None else int(np.random.default_rng(i).integers(0, 2**63)))
-    return [str(g) for g in near_duplicate_groups(np.array(values, dtype=np.uint64), max_distance)]
+    distinct, inverse = distinct_values(np.array(values, dtype=np.uint64))
+    group_of_value = near_duplicate_groups(distinct, max_distance)
+    first_photo: dict[int, int] = {}
+    for i, value in enumerate(inverse):  # in order, so the first photo seen of a group is its first
+        first_photo.setdefault(group_of_value[value], i)
+    return [str(first_photo[group_of_value[value]]) for value in inverse]
