@@ -113,20 +113,27 @@ def create_app(data_dir: str | Path, review: Review | None = None, model: str | 
     at (a ``--host`` given as a name); requests naming any other host are refused.
     """
     from fastapi import FastAPI
-    from fastapi.responses import HTMLResponse, JSONResponse, Response
+    from fastapi.responses import HTMLResponse, Response
     from fastapi.staticfiles import StaticFiles
 
-    from ..server.errors import ApiError
+    from ..server.errors import ApiError, PrintableJSONResponse
+    from ..server.head import HeadAsGet
+    from ..server.headers import CLEANER_CSP, SecurityHeaders
 
     if review is None:
         review = build_review(data_dir, model=model, find_issues=find_issues, progress=progress)
     thumbs = _Thumbnails()
     guard = Guard(names=tuple(hosts))
-    app = FastAPI(title="CloudAtlas cleaner", docs_url=None, redoc_url=None, openapi_url=None)
+    # Printable JSON: a file name that is not UTF-8 is shown with escapes, not a 500 for the page.
+    app = FastAPI(title="CloudAtlas cleaner", docs_url=None, redoc_url=None, openapi_url=None,
+                  default_response_class=PrintableJSONResponse)
     app.state.review = review
     app.state.guard = guard
     _install_errors(app)
     install_guard(app, guard)
+    # No other site may frame the page (a near-invisible frame, a click and 'd' deleted a photo).
+    app.add_middleware(SecurityHeaders, csp=CLEANER_CSP, everywhere=True)
+    app.add_middleware(HeadAsGet)
     app.mount("/static", StaticFiles(directory=_static_dir()), name="static")
 
     def state() -> dict:
@@ -155,7 +162,7 @@ def create_app(data_dir: str | Path, review: Review | None = None, model: str | 
 
     @app.get("/api/state")
     def get_state():
-        return JSONResponse(state(), headers={"Cache-Control": "no-store"})
+        return PrintableJSONResponse(state(), headers={"Cache-Control": "no-store"})
 
     @app.get("/api/photo/{item_id}")
     def photo(item_id: int, size: int = 360):

@@ -11,12 +11,12 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..data.audit import AuditReport, audit
+from ..data.audit import AuditReport, audit, first_others, name_some
 from ..data.dataset import scan_folder
 from ..errors import DataError
 from ..labels import GENERA, canonical_label
 from ..data.journal import Journal
-from ..data.layout import TRASH_DIR
+from ..data.layout import TRASH_DIR, printable
 from ..errors import JournalError
 
 KINDS = ("conflict", "duplicate", "suspicious", "unreadable", "tiny", "non_photo")
@@ -46,6 +46,14 @@ class ReviewItem:
         return self.path.startswith(TRASH_DIR + "/")
 
 
+def _count(items: list, noun: str) -> str:
+    return f"{len(items)} {noun}{'s' if len(items) != 1 else ''}"
+
+
+def _some(rels: list[str], limit: int = 3) -> str:
+    return name_some([printable(r) for r in rels[:limit]], len(rels))
+
+
 class Review:
     """The cleaner's model: items, their live problems, and the journal that changes them."""
 
@@ -64,20 +72,16 @@ class Review:
     # -- construction ---------------------------------------------------------------------------
     def _journal_notes(self) -> list[str]:
         """A journal someone edited by hand is said on the page, not silently trusted."""
-        out = []
-        if self.journal.skipped:
-            out.append(f"Lines {', '.join(map(str, self.journal.skipped))} of {self.journal.path} cannot be "
-                       f"read (a write cut short by a crash, or an edit by hand); they are ignored.")
+        out = [self.journal.skipped_note()] if self.journal.skipped else []
         out.extend(f"{self.journal.entry_problem(e)}: it cannot be undone until that line is corrected or removed."
                    for e in self.journal.bad_entries())
         return out
 
     def _build(self, issues) -> None:
         states = self.journal.states()
-        photos = self._photo_paths()
-        trash = self._trash_paths()
+        shown = self._own_files(self._photo_paths() + self._trash_paths())
         problems = self.report.problems_by_file()
-        for rel in photos + trash:
+        for rel in shown:
             state = states.get(rel)
             item = ReviewItem(len(self.items), rel, state.original if state else rel,
                               [p for p in problems.get(rel, []) if p["kind"] not in ("conflict", "duplicate")])
@@ -100,6 +104,23 @@ class Review:
                                           f"label looks wrong: the model suggests {r.suggested} "
                                           f"({r.suggested_probability:.0%})"})
 
+    def _own_files(self, rels: list[str]) -> list[str]:
+        """The photos that are the data set's own files; the others (links, or in a folder that
+        leads out of the set) are neither shown nor changed, and a note says so. Names a page
+        cannot show as they are (not UTF-8, a newline) are shown escaped, with a note."""
+        own = [rel for rel in rels if self.journal.link_problem(self.root / rel) is None]
+        kept = set(own)
+        left_out = [rel for rel in rels if rel not in kept]
+        if left_out:
+            self.notes.append(f"{_count(left_out, 'photo')} ({_some(left_out)}) are links, or in folders that "
+                              f"lead out of {self.root}: the cleaner neither shows nor changes them.")
+        odd = [rel for rel in own if printable(rel) != rel]
+        if odd:
+            self.notes.append(f"{_count(odd, 'file name')} ({_some(odd)}) are not UTF-8 or hold control "
+                              f"characters; they are shown with escapes, and keep, move and delete work as for "
+                              f"any photo. Other tools may not read such names: rename them.")
+        return own
+
     def _photo_paths(self) -> list[str]:
         try:
             return [s.key for s in scan_folder(self.root)]
@@ -121,19 +142,27 @@ class Review:
             present |= set(GENERA)
         return sorted(present)
 
-    def live_problems(self, item: ReviewItem) -> list[dict]:
+    def _live_groups(self, items: list[ReviewItem]) -> dict[int, tuple[list[ReviewItem], set[str]]]:
+        """Per group of ``items``: its members not in the trash, and their labels. Computed once
+        per answer, so the views of a group of n copies cost n, not n x n."""
+        out = {}
+        for gid in {i.group for i in items if i.group is not None}:
+            alive = [self.items[i] for i in self.groups[gid] if not self.items[i].deleted]
+            out[gid] = (alive, {o.label for o in alive})
+        return out
+
+    def live_problems(self, item: ReviewItem, live=None) -> list[dict]:
         out = list(item.problems)
         if item.group is not None and not item.deleted:
-            others = [self.items[i] for i in self.groups[item.group] if i != item.id and not self.items[i].deleted]
-            if others:
-                labels = sorted({o.label for o in others} | {item.label})
-                paths = [o.path for o in others]
+            alive, labels = (live or self._live_groups([item]))[item.group]
+            if len(alive) > 1:
+                paths = [o.path for o in first_others(alive, item)]
+                named = name_some(paths, len(alive) - 1)
                 if len(labels) > 1:  # a conflict is a duplicate too; one message says both
                     out.insert(0, {"kind": "conflict", "related": paths,
-                                   "message": f"same picture filed as {', '.join(labels)}: " + ", ".join(paths)})
+                                   "message": f"same picture filed as {', '.join(sorted(labels))}: " + named})
                 else:
-                    out.append({"kind": "duplicate", "related": paths,
-                                "message": "same picture as " + ", ".join(paths)})
+                    out.append({"kind": "duplicate", "related": paths, "message": "same picture as " + named})
         return out
 
     def status(self, item: ReviewItem) -> tuple[str, int | None]:
@@ -142,8 +171,8 @@ class Review:
             return ("deleted" if item.deleted else "pending"), None
         return state.status, state.last_entry
 
-    def view(self, item: ReviewItem, states=None) -> dict:
-        problems = self.live_problems(item)
+    def view(self, item: ReviewItem, states=None, live=None) -> dict:
+        problems = self.live_problems(item, live)
         kinds = {p["kind"] for p in problems}
         if "conflict" in kinds:
             kinds.add("duplicate")
@@ -169,7 +198,9 @@ class Review:
 
     def views(self, items: list[ReviewItem] | None = None) -> list[dict]:
         states = self.journal.states()
-        out = [self.view(i, states) for i in (self.items if items is None else items)]
+        chosen = self.items if items is None else items
+        live = self._live_groups(chosen)
+        out = [self.view(i, states, live) for i in chosen]
         if items is None:
             # Copies of one picture side by side (ranked by the most suspicious of them), so a
             # conflict is decided looking at both photos.
