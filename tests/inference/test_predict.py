@@ -72,3 +72,34 @@ def test_inference_does_not_import_torch(ccsn_dir, model_path):
 def test_missing_model_file_is_a_clear_error(tmp_path, ccsn_dir):
     proc = run_cli("predict", ccsn_dir / "Cu" / "Cu-N001.jpg", "--model", tmp_path / "nope.onnx")
     assert proc.returncode == 2 and "Model file not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("top", ["0", "-1", "two"])
+def test_top_below_one_is_a_usage_error(ccsn_dir, top):
+    proc = run_cli("predict", ccsn_dir / "Cu" / "Cu-N001.jpg", "--top", top)
+    assert proc.returncode == 2 and "--top" in proc.stderr and proc.stdout == ""
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--resume"], "--resume needs --out"),
+    (["--workers", "2"], "--workers needs --out"),
+    (["--out", "r.csv", "--json"], "--json shapes the answers on the screen"),
+    (["--out", "r.csv", "--top", "2"], "--top shapes the answers on the screen"),
+    (["--out", "r.csv", "--workers", "0"], "must be at least 1"),
+    (["--out", "r.xlsx"], "must end in .parquet, .csv or .jsonl"),
+])
+def test_archive_flags_that_do_not_go_together_are_usage_errors(tmp_path, ccsn_dir, args, message):
+    args = [str(tmp_path / a) if a.startswith("r.") else a for a in args]
+    proc = run_cli("predict", ccsn_dir / "Cu" / "Cu-N001.jpg", *args)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_folder_without_out_is_walked_and_answered_on_the_screen(tmp_path, ccsn_dir):
+    for name in ("Ci-N001.jpg", "Ci-N002.jpg"):
+        (tmp_path / "sky" / "2024").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "sky" / "2024" / name).write_bytes((ccsn_dir / "Ci" / name).read_bytes())
+    proc = run_cli("predict", tmp_path / "sky", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert [r["file"] for r in json.loads(proc.stdout)] == [str(tmp_path / "sky" / "2024" / n)
+                                                             for n in ("Ci-N001.jpg", "Ci-N002.jpg")]
