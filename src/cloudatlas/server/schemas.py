@@ -62,10 +62,20 @@ class Genus(BaseModel):
     level: str | None = Field(description="altitude of the cloud base", examples=["low (below 2 km)"])
     look: str | None = Field(description="what it looks like")
     precipitation: str | None = Field(description="whether it brings rain or snow")
+    weather: str | None = Field(default=None, description="what this cloud usually tells of the weather to come")
 
 
 class LabelsResponse(BaseModel):
     labels: list[Genus]
+
+
+class RuntimeFile(BaseModel):
+    """onnxruntime-web's WebAssembly binary, the other large download of a first visit."""
+    url: str = Field(description="where to fetch it (its URL carries the hash, like the model's)",
+                     examples=["/static/vendor/ort/ort-wasm-simd-threaded.wasm?v=8c1d2e3f4a5b"])
+    sha256: str = Field(description="hash of the binary: the key of the browser's copy")
+    bytes: int = Field(description="size as downloaded (gzip-compressed)", examples=[3659927])
+    decoded_bytes: int = Field(description="size once decompressed", examples=[14239897])
 
 
 class ModelFile(BaseModel):
@@ -90,6 +100,8 @@ class ModelFile(BaseModel):
         examples=[{"genus": {"very_likely": 0.74, "likely": 0.47}, "level": {"very_likely": 0.88, "likely": 0.63}}])
     levels: dict[str, list[str]] = Field(description="the genera of each level",
                                          examples=[{"high": ["Ci", "Cc", "Cs", "Ct"]}])
+    runtime: RuntimeFile | None = Field(default=None, description="the runtime the page runs the model with "
+                                                                  "(null: not built; see `make vendor`)")
 
 
 class HealthResponse(BaseModel):

@@ -77,7 +77,7 @@ class ClassifierService:
         for code, name in zip(self.classifier.labels, self.classifier.names):
             g = GENERA.get(code)
             out.append(Genus(code=code, name=name, level=g and g.level, look=g and g.look,
-                             precipitation=g and g.precipitation))
+                             precipitation=g and g.precipitation, weather=g and g.weather))
         return out
 
     async def classify(self, upload: Upload, with_cam: bool, started: float) -> ClassifyResponse:
@@ -117,8 +117,8 @@ def _friendly(message: str, reason: str) -> str:
 
 
 # -- "where the model looked": a heat-map PNG ---------------------------------------------------
-_STOPS = np.array([[0.0, 0, 0, 130], [0.35, 0, 120, 255], [0.6, 0, 220, 120], [0.8, 255, 220, 0],
-                   [1.0, 255, 40, 0]], dtype=np.float32)  # value, R, G, B: blue -> green -> yellow -> red
+_STOPS = np.array([[0.0, 90, 0, 90], [0.35, 170, 0, 140], [0.6, 225, 30, 60], [0.8, 255, 130, 0],
+                   [1.0, 255, 230, 0]], dtype=np.float32)  # value, R, G, B: purple -> red -> yellow, never sky-blue
 
 
 def cam_png(cam: np.ndarray, size: int = CAM_SIZE) -> bytes:

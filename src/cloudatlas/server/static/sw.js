@@ -1,29 +1,40 @@
-// CloudAtlas service worker: after one visit the page, the runtime and the model work offline.
+// CloudAtlas service worker: after one visit the page works offline.
 // Served at /sw.js (scope: the whole site) by server/pwa.py, which prepends
-//   const BUILD = {version, model: {url, sha256}, shell: [urls]};
+//   const BUILD = {version, model: {url, sha256}, runtime: {sha256}, shell: [urls]};
 // naming this build. A new page, runtime or model changes BUILD, so the browser installs the
-// new worker, which caches the new files and deletes the caches of the old ones.
+// new worker, which caches the new page and deletes the caches of the old files.
+//
+// The model and the runtime's WebAssembly are not downloaded here: the page's worker fetches
+// them itself (js/stored.js), with a progress bar, and only when the person classifies on this
+// device. This worker only keeps their caches (named by their hashes) and deletes stale ones.
 /* global BUILD */
 "use strict";
 
 const SHELL_CACHE = `cloudatlas-shell-${BUILD.version}`;
-const MODEL_CACHE = `cloudatlas-model-${BUILD.model.sha256.slice(0, 12)}`; // keyed by the model's hash
+const MODEL_CACHE = `cloudatlas-model-${BUILD.model.sha256.slice(0, 12)}`;     // as stored.js names them
+const RUNTIME_CACHE = `cloudatlas-runtime-${BUILD.runtime.sha256.slice(0, 12)}`;
 const FRESH_FIRST = ["/", "/api/v1/model", "/api/v1/labels"]; // small, and newer is better when online
+// Two files at a time: a browser opens only six connections to a server, and on a slow first
+// visit the model's download and a photo sent to the server must not queue behind the shell.
+const AT_ONCE = 2;
 
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
     const shell = await caches.open(SHELL_CACHE);
-    // A missing optional file (a genus drawing not made yet) must not stop the rest.
-    await Promise.all(BUILD.shell.map((url) => shell.add(url).catch(() => undefined)));
-    const model = await caches.open(MODEL_CACHE);
-    if (!(await model.match(BUILD.model.url))) await model.add(BUILD.model.url);
+    const queue = [...BUILD.shell];
+    const next = async () => {
+      for (let url = queue.shift(); url; url = queue.shift()) {
+        await shell.add(url).catch(() => undefined); // a missing optional file must not stop the rest
+      }
+    };
+    await Promise.all(Array.from({ length: AT_ONCE }, next));
     await self.skipWaiting();
   })());
 });
 
 self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
-    const keep = new Set([SHELL_CACHE, MODEL_CACHE]);
+    const keep = new Set([SHELL_CACHE, MODEL_CACHE, RUNTIME_CACHE]);
     for (const name of await caches.keys()) {
       if (name.startsWith("cloudatlas-") && !keep.has(name)) await caches.delete(name);
     }
@@ -36,10 +47,7 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET") return; // uploads go to the server as they are
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-  if (url.pathname === "/model.onnx") {
-    // Only this build's model is kept; another (a newer one, before its worker takes over) passes through.
-    event.respondWith(url.pathname + url.search === BUILD.model.url ? cacheFirst(request, MODEL_CACHE) : fetch(request));
-  } else if (FRESH_FIRST.includes(url.pathname)) {
+  if (FRESH_FIRST.includes(url.pathname)) {
     // the page is cached as "/" whatever its query string (e.g. ?source=homescreen)
     event.respondWith(networkFirst(request, url.pathname === "/" ? "/" : request));
   } else if (BUILD.shell.includes(url.pathname)) {

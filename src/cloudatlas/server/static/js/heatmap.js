@@ -1,8 +1,10 @@
 // "Where the model looked": a class activation map -> a small RGBA picture, drawn like the
-// server's heat map (service.cam_png): blue -> green -> yellow -> red, transparent where cold.
+// server's heat map (service.cam_png): purple -> magenta -> red -> orange -> yellow, transparent
+// where cold. No blue, cyan, white or grey anywhere on the scale: laid over a sky, "little
+// attention" must not look like the sky itself (every stop has more red than blue).
 export const HEATMAP_SIZE = 56; // smooth enough that the browser's upscaling looks the same as more
 
-const STOPS = [[0.0, 0, 0, 130], [0.35, 0, 120, 255], [0.6, 0, 220, 120], [0.8, 255, 220, 0], [1.0, 255, 40, 0]];
+export const STOPS = [[0.0, 90, 0, 90], [0.35, 170, 0, 140], [0.6, 225, 30, 60], [0.8, 255, 130, 0], [1.0, 255, 230, 0]];
 
 function colour(v) {
   for (let i = 1; i < STOPS.length; i++) {

@@ -1,33 +1,27 @@
 // Two ways to get an answer, both returning the API's JSON shape (schemas.ClassifyResponse):
 //   DeviceEngine: the model runs in this browser (worker.js); the photo never leaves the device.
-//   ServerEngine: the photo is uploaded to POST /api/v1/classify: when the browser cannot run
-//                 the model (no WebAssembly, no workers) or the person chooses it.
+//   ServerEngine: the photo is uploaded to POST /api/v1/classify, only when the person chose the
+//                 server or said yes for this photo (main.js asks).
+import { claims } from "./answer.js";
 import { decodePhoto } from "./decode.js";
 import { heatmapDataUrl } from "./heatmap.js";
+import { whyUnreadable } from "./sniff.js";
+import { isStored, modelCache, runtimeCache } from "./stored.js";
+import { request } from "../shared/api.js";
 
 export const API = "/api/v1";
-const WASM = "/static/vendor/ort/ort-wasm-simd-threaded.wasm";
 
-/** The verdict rule of cloudatlas.inference.verdict, the same on every client. */
-export function verdictOf(cloudScore, clearScore, gateThreshold, clearThreshold) {
-  if (cloudScore != null && gateThreshold != null && cloudScore < gateThreshold) return "not_sky";
-  if (clearScore != null && clearThreshold != null && clearScore >= clearThreshold) return "clear_sky";
-  return "cloud";
-}
-
-/** Raw model outputs -> the API's answer (predictions most likely first, verdict, scores). */
+/** Raw model outputs -> the API's answer (predictions most likely first, verdict, words, scores). */
 export function toAnswer(meta, out) {
-  const order = [...out.probabilities.keys()].sort((a, b) => out.probabilities[b] - out.probabilities[a] || a - b);
-  const verdict = verdictOf(out.cloud_score, out.clear_sky_score, meta.cloud_threshold, meta.clear_sky_threshold);
+  const said = claims(meta, out);
   const gated = meta.cloud_threshold != null && out.cloud_score != null;
   return {
-    verdict,
-    is_cloud: gated ? verdict === "cloud" : null,
+    ...said,
+    is_cloud: gated ? said.verdict === "cloud" : null,
     cloud_score: out.cloud_score,
     cloud_threshold: meta.cloud_threshold,
     clear_sky_score: out.clear_sky_score,
     clear_sky_threshold: meta.clear_sky_threshold,
-    predictions: order.map((i) => ({ label: meta.labels[i], name: meta.names[i], probability: out.probabilities[i] })),
     model: { name: meta.name, version: meta.version },
     elapsed_ms: out.ms,
     cam: out.heatmap ? heatmapDataUrl(out.heatmap) : null,
@@ -35,11 +29,21 @@ export function toAnswer(meta, out) {
   };
 }
 
+/** An answer from a server older than the confidence words gets them by the same rule here. */
+export function worded(meta, answer) {
+  if (answer.confidence || !meta || answer.predictions.some((p) => !meta.labels.includes(p.label))) return answer;
+  const probabilities = meta.labels.map((label) => answer.predictions.find((p) => p.label === label)?.probability ?? 0);
+  const said = claims(meta, { probabilities, cloud_score: answer.cloud_score, clear_sky_score: answer.clear_sky_score });
+  return { ...answer, ...said, verdict: answer.verdict || said.verdict };
+}
+
+/** This browser could not read the photo; ``reason`` says why, in the page's words. */
 export class CannotDecode extends Error {}
 
 export class DeviceEngine {
-  static supported() {
-    return typeof WebAssembly === "object" && "Worker" in window && "createImageBitmap" in window;
+  static supported(meta) {
+    return typeof WebAssembly === "object" && "Worker" in window && "createImageBitmap" in window
+      && Boolean(meta && meta.runtime);
   }
 
   constructor(meta) {
@@ -48,26 +52,37 @@ export class DeviceEngine {
     this.pending = new Map();
     this.nextId = 1;
     this.loading = null;
+    this.ready = false;
+    this.onprogress = null; // (loaded, total, fromCache) while the model and runtime arrive
   }
 
-  /** Fetch the model and the runtime (from the service worker's cache after the first visit). */
+  /** Whether the model and the runtime are stored on this device (it then works offline). */
+  async stored() {
+    const { meta } = this;
+    return (await isStored(meta.url, modelCache(meta.sha256)))
+      && (await isStored(meta.runtime.url, runtimeCache(meta.runtime.sha256)));
+  }
+
+  /** Start the worker: download or read the model and runtime, start and warm up the session. */
   load() {
     this.loading ??= (async () => {
-      const [model, wasm] = await Promise.all([fetchBytes(this.meta.url), fetchBytes(WASM)]);
       this.worker = new Worker("/static/js/worker.js", { type: "module" });
       this.worker.onmessage = ({ data }) => this._settle(data);
       this.worker.onerror = (e) => this._failAll(new Error(e.message || "the model worker failed"));
-      await this._call({ type: "load", model, wasm, info: this.meta }, [model, wasm]);
+      await this._call({ type: "load", info: this.meta });
+      this.ready = true;
     })();
-    this.loading.catch(() => { this.loading = null; }); // a failed load may be tried again
+    this.loading.catch(() => { // a failed load may be tried again, by a fresh worker
+      this.loading = null;
+      this.worker?.terminate();
+    });
     return this.loading;
   }
 
-  /** A photo file -> answer; CannotDecode when this browser cannot read it (the server may). */
+  /** A photo file -> answer; CannotDecode when this browser cannot read it. */
   async classifyFile(blob, { cam = true } = {}) {
-    await this.load();
-    const image = await decodePhoto(blob, this.meta.img_size);
-    if (!image) throw new CannotDecode("this browser cannot read the photo");
+    const image = await decodePhoto(blob, this.meta.img_size); // while the model may still be loading
+    if (!image) throw new CannotDecode(await whyUnreadable(blob));
     return this.classifyPixels(image, { cam });
   }
 
@@ -78,7 +93,7 @@ export class DeviceEngine {
     return toAnswer(this.meta, out.result);
   }
 
-  _call(message, transfer) {
+  _call(message, transfer = []) {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
@@ -87,6 +102,10 @@ export class DeviceEngine {
   }
 
   _settle(data) {
+    if (data.type === "progress") {
+      this.onprogress?.(data.loaded, data.total, data.fromCache);
+      return;
+    }
     const call = this.pending.get(data.id);
     if (!call) return;
     this.pending.delete(data.id);
@@ -100,40 +119,26 @@ export class DeviceEngine {
   }
 }
 
-async function fetchBytes(url) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-  return response.arrayBuffer();
-}
-
 // -- the server ---------------------------------------------------------------------------------
 const MAX_SIDE = 1280;            // the model needs a few hundred pixels; this keeps uploads small
 const SHRINK_ABOVE_BYTES = 1.5e6; // smaller files that are not too large in pixels go as they are
-
-export class ServerEngine {
-  async classifyFile(file, { cam = true, signal } = {}) {
-    const upload = await shrinkForUpload(file);
-    const form = new FormData();
-    form.append("file", upload.blob, upload.name || "photo.jpg");
-    let response;
-    try {
-      response = await fetch(`${API}/classify?cam=${cam}`, { method: "POST", body: form, signal });
-    } catch (err) {
-      if (err.name === "AbortError") throw err;
-      throw new Error("Could not reach CloudAtlas. Check your connection and try again.");
-    }
-    let body = null;
-    try { body = await response.json(); } catch { /* not JSON: handled below */ }
-    if (!response.ok) throw new Error((body && body.message) || friendlyStatus(response.status));
-    return { ...body, where: "server" };
-  }
-}
 
 function friendlyStatus(status) {
   if (status === 413) return "That file is too large. Try a smaller copy of the photo.";
   if (status === 415) return "That file is not a photo. Choose a JPEG, PNG, WebP or HEIC photo.";
   if (status >= 500) return "Something went wrong on the server. Please try again in a moment.";
   return "That photo could not be used. Please try another one.";
+}
+
+export class ServerEngine {
+  /** Upload one photo; rejects with an ApiError (``network`` when the server was not reached). */
+  async classifyFile(file, { cam = true, signal } = {}) {
+    const upload = await shrinkForUpload(file);
+    const form = new FormData();
+    form.append("file", upload.blob, upload.name || "photo.jpg");
+    const body = await request(`${API}/classify?cam=${cam}`, { method: "POST", body: form, signal, fallback: friendlyStatus });
+    return { ...body, where: "server" };
+  }
 }
 
 // Large photos are shrunk before upload: the server would only shrink them again, after a slow
@@ -155,6 +160,6 @@ async function shrinkForUpload(file) {
     blob = (await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9))) || file;
   }
   bitmap.close();
-  const name = blob === file ? file.name : file.name.replace(/\.[^.]*$/, "") + ".jpg";
+  const name = blob === file ? file.name : (file.name || "photo").replace(/\.[^.]*$/, "") + ".jpg";
   return { blob, name };
 }

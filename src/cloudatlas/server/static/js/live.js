@@ -1,24 +1,29 @@
 // Live sky: the camera's view classified on the device a few times a second. The probabilities
 // are smoothed (an exponential moving average) so the name does not flicker from frame to frame;
-// a tap keeps the answer and shows it in full, with the frame it was given for.
+// a wording that holds for a moment is "settled" (what "Say it" reads aloud); a tap keeps the
+// answer and shows it in full, with the frame it was given for.
+import { WORDS } from "./answer.js";
 import { bitmapPixels } from "./decode.js";
+import { capitalised } from "./dom.js";
 import { toAnswer } from "./infer.js";
-import { confidenceWord } from "./ui.js";
 
 const INTERVAL_MS = 250; // at most 4 answers a second: enough to follow the sky, easy on the battery
 const SMOOTHING = 0.35;  // weight of the newest frame in the moving average
+const SETTLE_MS = 1500;  // a wording held this long is the answer, not a passing frame
 
 export class LiveSky {
-  constructor(engine, { video, label, rate }) {
+  constructor(engine, { video, label, rate, onSettled = () => {} }) {
     this.engine = engine;
     this.video = video;
     this.label = label;
     this.rate = rate;
+    this.onSettled = onSettled;
     this.stream = null;
     this.running = false;
     this.ema = null;
     this.frames = [];   // times of recent answers, for the rate shown and measured
     this.answer = null; // the smoothed answer now on screen
+    this.since = 0;     // when the wording on screen first appeared
   }
 
   static supported() {
@@ -90,7 +95,12 @@ export class LiveSky {
     if (this.frames.length > 40) this.frames.shift();
     // Only a change of wording reaches the label (and screen readers), not every new frame.
     const text = describe(this.answer);
-    if (this.label.textContent !== text) this.label.textContent = text;
+    if (this.label.textContent !== text) {
+      this.label.textContent = text;
+      this.since = performance.now();
+    } else if (performance.now() - this.since >= SETTLE_MS) {
+      this.onSettled(text, this.answer);
+    }
     this.label.dataset.label = this.answer.verdict === "cloud" ? this.answer.predictions[0].label : "";
     this.rate.textContent = `${this.fps.toFixed(1)} answers a second, on this device. Tap the picture to keep this answer.`;
   }
@@ -121,7 +131,7 @@ export class LiveSky {
 
 function describe(answer) {
   if (answer.verdict === "not_sky") return "Point the camera at the sky";
-  if (answer.verdict === "clear_sky") return "Clear sky: no clouds to name";
-  const top = answer.predictions[0];
-  return `${top.name.charAt(0).toUpperCase() + top.name.slice(1)}: ${confidenceWord(top.probability).toLowerCase()}`;
+  if (answer.confidence === "unsure") return answer.headline; // the level first, or "Not sure"
+  if (answer.verdict !== "cloud") return answer.headline;
+  return `${capitalised(answer.predictions[0].name)}: ${WORDS[answer.confidence].toLowerCase()}`;
 }

@@ -1,62 +1,97 @@
 // CloudAtlas web page: choose, drop, paste or film the sky; the model names the cloud genus.
 // ES modules, no build step, nothing from other origins (the Content-Security-Policy forbids it).
-//   infer.js  the model on this device (onnxruntime-web in a worker), or the server's API
-//   ui.js     showing the answer          live.js   live camera mode
-//   offline.js / ../sw.js                 working offline after one visit
-import { API, CannotDecode, DeviceEngine, ServerEngine } from "./infer.js";
+//   infer.js  the model on this device (worker.js), or the server's API (../shared/api.js)
+//   ui.js     showing the answer       compare.js "Not sure"     live.js  live camera mode
+//   history.js / history-view.js       what the person saw, kept in this browser
+//   offline.js / ../sw.js              working offline after one visit
+//
+// The photo never leaves the device unless the person chose the server (the footer's setting)
+// or said yes for this photo: when this browser cannot read it, cannot run the model, or the
+// model is still downloading ("Answer now on the server").
+import { request } from "../shared/api.js";
+import { toggleShowAll } from "./bars.js";
+import { setGenera, setReferences } from "./cards.js";
+import { whenChosen } from "./compare.js";
+import { $, megabytes } from "./dom.js";
+import * as history from "./history.js";
+import * as historyView from "./history-view.js";
+import { API, CannotDecode, DeviceEngine, ServerEngine, worded } from "./infer.js";
+import { wireInstall } from "./install.js";
 import { LiveSky } from "./live.js";
-import { modelCached, registerServiceWorker, serviceWorkerSettled } from "./offline.js";
+import { registerServiceWorker, serviceWorkerSettled } from "./offline.js";
+import { currentPlace } from "./place.js";
+import { failProgress, finishProgress, hideProgress, showProgress, startProgress } from "./progress.js";
+import { share } from "./share.js";
+import { snapshots } from "./snapshot.js";
+import { notAPhoto } from "./sniff.js";
+import { Speaker } from "./speech.js";
 import * as ui from "./ui.js";
 
 const SETTING = "cloudatlas.useServer";
-const $ = (id) => document.getElementById(id);
 const useServerBox = $("use-server");
 
 // What tests and benchmarks/page.py read: the last answer and how the page is running.
-const state = { lastAnswer: null, engine: null, live: null, modelReady: null };
+const state = { lastAnswer: null, engine: null, live: null, modelReady: null, meta: null, saved: null };
 window.cloudatlas = state;
 
 registerServiceWorker();
+wireInstall();
+historyView.wire();
 const server = new ServerEngine();
-let device = null; // DeviceEngine once the model's description has arrived
-let deviceFailed = false; // the runtime could not start here: the server answers from then on
-let photoUrl = null;
-let inFlight = 0;  // number of the newest photo: an older answer arriving late is dropped
-
-const generaReady = fetch(`${API}/labels`)
-  .then((r) => (r.ok ? r.json() : { labels: [] }))
-  .then((data) => ui.setGenera(data.labels))
-  .catch(() => { /* the cards then show only names */ });
+const speaker = new Speaker();
+let device = null;        // DeviceEngine once the model's description has arrived
+let deviceFailed = false; // the runtime could not start here: each photo then asks before it is sent
+let photo = null;         // {blob, url} of the photo on screen
+let inFlight = 0;         // number of the newest photo: an older answer arriving late is dropped
 
 useServerBox.checked = localStorage.getItem(SETTING) === "1";
-useServerBox.addEventListener("change", () => {
-  localStorage.setItem(SETTING, useServerBox.checked ? "1" : "0");
-  updateEngine();
-});
+if (useServerBox.checked) hideProgress(); // server mode: no model, so no download to show
+
+const generaReady = request(`${API}/labels`).then((data) => setGenera(data.labels)).catch(() => {});
+const referencesReady = request("/static/reference/index.json").then(setReferences).catch(() => {});
+
+const downloadBytes = (meta) => meta.bytes + meta.runtime.bytes;
 
 // -- which engine ----------------------------------------------------------------------------
-const metaReady = DeviceEngine.supported()
-  ? fetch(`${API}/model`).then((r) => (r.ok ? r.json() : null)).catch(() => null)
-  : Promise.resolve(null);
-
-// Warm up once the service worker has cached everything (so nothing downloads twice), then say
-// whether the page will work offline. Resolves true when the model is ready on this device.
-// Someone who chose the server is not made to download the model.
-state.modelReady = metaReady.then(async (meta) => {
-  if (meta) device = new DeviceEngine(meta);
+const metaReady = request(`${API}/model`).catch(() => null).then((meta) => {
+  state.meta = meta;
+  ui.setModel(meta);
+  if (DeviceEngine.supported(meta)) device = new DeviceEngine(meta);
   updateEngine();
-  if (!device || useServerBox.checked) return false;
-  try {
-    await serviceWorkerSettled();
-    await device.load();
-    if (await modelCached(device.meta)) {
-      $("offline-note").textContent = "Ready to work offline: the model is stored on this device.";
-    }
-    return true;
-  } catch {
+  return meta;
+});
+
+// The model starts as soon as the page loads (not on the first photo), unless the person chose
+// the server. Resolves true once it is ready on this device.
+state.modelReady = metaReady.then(startDevice);
+
+async function startDevice() {
+  if (!device || deviceFailed || useServerBox.checked) {
+    hideProgress();
     return false;
   }
-});
+  if (device.ready) return true;
+  startProgress((await device.stored()) ? 0 : downloadBytes(device.meta));
+  device.onprogress = showProgress;
+  try {
+    await device.load();
+  } catch (err) {
+    console.warn("the model could not start on this device", err);
+    if (navigator.onLine) {
+      deviceFailed = true;
+      failProgress("The model could not start in this browser. A photo can still be sent to the server: you will be asked.");
+    } else {
+      failProgress(`You are offline: the model (${megabytes(downloadBytes(device.meta))}) downloads once you are online again.`);
+    }
+    updateEngine();
+    return false;
+  }
+  updateEngine();
+  const offline = await serviceWorkerSettled() && await device.stored();
+  finishProgress(offline);
+  if (offline) $("offline-note").textContent = "Ready to work offline: the model is stored on this device.";
+  return true;
+}
 
 function useDevice() {
   return Boolean(device) && !deviceFailed && !useServerBox.checked;
@@ -67,76 +102,163 @@ function updateEngine() {
   $("live-start").hidden = !(useDevice() && LiveSky.supported());
 }
 
+useServerBox.addEventListener("change", () => {
+  localStorage.setItem(SETTING, useServerBox.checked ? "1" : "0");
+  updateEngine();
+  if (!useServerBox.checked) state.modelReady = startDevice();
+  else if (!device || !device.ready) hideProgress();
+});
+
 // -- a photo -----------------------------------------------------------------------------------
+function setPhoto(blob, ticket) {
+  if (photo) URL.revokeObjectURL(photo.url);
+  photo = { blob, url: URL.createObjectURL(blob) };
+  ui.showPhoto(null);
+  const probe = new Image();
+  const url = photo.url;
+  probe.onload = () => { if (ticket === inFlight) ui.showPhoto(url); };
+  probe.src = url; // shown only if the browser can display it (not HEIC on most)
+}
+
 async function handleFile(file) {
   if (!file) return;
   const ticket = ++inFlight;
   stopLive();
   ui.resetAnswer();
+  setPhoto(file, ticket);
   ui.setStatus("Looking at the sky…", true);
-  if (photoUrl) URL.revokeObjectURL(photoUrl);
-  photoUrl = URL.createObjectURL(file);
-  ui.showPhoto(null);
-  const probe = new Image();
-  probe.onload = () => { if (ticket === inFlight) ui.showPhoto(photoUrl); };
-  probe.src = photoUrl; // shown only if the browser can display it (not HEIC on most)
   try {
-    const { answer, note } = await classify(file);
-    if (ticket !== inFlight) return;
-    await show(answer, note);
+    const result = await classify(file, ticket);
+    if (!result || ticket !== inFlight) return;
+    await show(result.answer, result.note);
   } catch (err) {
     if (ticket !== inFlight || err.name === "AbortError") return;
-    ui.setStatus("");
     ui.showError(err.message || "That photo could not be used. Please try another one.");
   }
 }
 
-async function classify(file) {
+async function classify(file, ticket) {
   await metaReady;
-  if (!useDevice()) return { answer: await server.classifyFile(file), note: "" };
+  const junk = await notAPhoto(file);
+  if (junk) throw new Error(junk); // nothing to name, and nothing worth sending
+  if (useServerBox.checked) return serverMode(file);
+  if (!device || deviceFailed) {
+    return askThenSend(file, ticket, device ? "The model could not run in this browser."
+      : "This browser cannot run the model on the device.");
+  }
+  // Decoding starts at once (a HEIC photo is known to be unreadable before the model is here).
+  const onDevice = device.classifyFile(file).then((answer) => ({ answer }), (error) => ({ error }));
+  if (!device.ready) ui.showWaiting();
+  const first = await Promise.race([onDevice, serverButton(ticket)]);
+  if (ticket !== inFlight) return null;
+  if (first.server) {
+    ui.setStatus("Sending the photo to the server…", true);
+    return { answer: await server.classifyFile(file), note: "You sent it while the model was downloading." };
+  }
+  if (first.answer) return { answer: first.answer, note: "" };
+  const err = first.error;
+  if (err instanceof CannotDecode) return askThenSend(file, ticket, err.message);
+  if (!navigator.onLine && !device.ready) {
+    throw new Error(`You are offline, and the model is not on this device yet: it downloads once you are online ` +
+      `(${megabytes(downloadBytes(device.meta))}).`);
+  }
+  console.warn("on-device model failed", err);
+  deviceFailed = true;
+  updateEngine();
+  return askThenSend(file, ticket, "The model could not run in this browser.");
+}
+
+/** Resolves {server: true} when the person presses "Answer now on the server" for this photo. */
+function serverButton(ticket) {
+  return new Promise((resolve) => {
+    $("answer-on-server").onclick = () => { if (ticket === inFlight) resolve({ server: true }); };
+  });
+}
+
+/** The photo goes to the server only if the person says yes, told why. */
+async function askThenSend(file, ticket, why) {
+  const yes = await ui.ask(why);
+  if (ticket !== inFlight) return null;
+  if (!yes) {
+    ui.setStatus("Nothing was sent: the photo stayed on this device.");
+    $("again").hidden = false;
+    return null;
+  }
+  ui.setStatus("Sending the photo to the server…", true);
+  return { answer: await server.classifyFile(file), note: `You chose to send it: ${why.charAt(0).toLowerCase()}${why.slice(1)}` };
+}
+
+/** The person chose the server; offline, the model stored on this device answers if there is one. */
+async function serverMode(file) {
   try {
-    if (!device.loading) ui.setStatus(`Getting the model ready (first time only, ${mb(device.meta.bytes)})…`, true);
-    await serviceWorkerSettled();
-    const answer = await device.classifyFile(file);
-    return { answer, note: "" };
+    return { answer: await server.classifyFile(file), note: "" };
   } catch (err) {
-    // The server can read formats this browser cannot (HEIC) and explains files that are not photos.
-    if (err instanceof CannotDecode) {
-      return { answer: await server.classifyFile(file), note: "This browser cannot read this file, so it went to the server." };
+    if (!err.network) throw err;
+    if (device && !deviceFailed && (device.ready || (await device.stored()))) {
+      ui.setStatus("The server cannot be reached: asking the model stored on this device…", true);
+      return { answer: await device.classifyFile(file), note: "The server could not be reached, so the model stored here answered." };
     }
-    console.warn("on-device model failed; using the server", err);
-    deviceFailed = true;
-    updateEngine();
-    return { answer: await server.classifyFile(file), note: "The model could not run in this browser." };
+    throw new Error("Classifying on the server needs the network, and the server cannot be reached. Try again " +
+      "when you are online" + (device ? `, or turn off “Classify on the server” to keep the model ` +
+      `(${megabytes(downloadBytes(device.meta))}) on this device for offline use.` : "."));
   }
 }
 
 async function show(answer, note = "") {
-  await generaReady; // the cards' descriptions
+  await Promise.all([generaReady, referencesReady]); // the cards' words and photos
+  answer = worded(state.meta, answer);
   state.lastAnswer = answer;
   ui.render(answer, note);
+  state.saved = remember(answer, photo && photo.blob);
 }
 
-const mb = (bytes) => `${(bytes / 1e6).toFixed(0)} MB`;
+/** Keep the answer in the history, with small copies of its photo and, if allowed, the place. */
+async function remember(answer, blob) {
+  try {
+    const [{ thumb, photo: small }, place] = await Promise.all([
+      blob ? snapshots(blob) : { thumb: null, photo: null }, currentPlace()]);
+    answer.historyId = await history.add(history.entryOf(answer, { thumb, photo: small, place }));
+    return answer.historyId;
+  } catch (err) {
+    console.warn("the answer could not be kept in the history", err);
+    return null;
+  }
+}
+
+whenChosen(async (label) => {
+  const answer = ui.currentAnswer();
+  if (!answer) return;
+  ui.showChoice(label);
+  const id = answer.historyId ?? (await state.saved);
+  if (id != null) state.saved = history.update(id, { choice: label }).then(() => id);
+});
+
+$("share").addEventListener("click", async () => {
+  const answer = ui.currentAnswer();
+  if (!answer) return;
+  const outcome = await share(answer, photo && photo.blob);
+  $("share-note").textContent = {
+    shared: "Shared.", copied: "The answer and a link are copied: paste them where you like.",
+    cancelled: "", failed: "This browser cannot share or copy here.",
+  }[outcome];
+});
 
 // -- live sky ----------------------------------------------------------------------------------
-const liveSection = $("live");
-const dropSection = $("drop");
-
 async function startLive() {
   ui.resetAnswer();
   ui.setStatus("Opening the camera…", true);
   try {
     await device.load();
-    state.live = new LiveSky(device, { video: $("live-video"), label: $("live-label"), rate: $("live-rate") });
-    liveSection.hidden = false;
-    dropSection.hidden = true;
+    state.live = new LiveSky(device, {
+      video: $("live-video"), label: $("live-label"), rate: $("live-rate"), onSettled: (text) => speaker.say(text),
+    });
+    $("live").hidden = false;
+    $("drop").hidden = true;
     await state.live.start();
     ui.setStatus("Live sky: the answer follows the camera.");
     $("live-freeze").focus();
   } catch (err) {
     stopLive();
-    ui.setStatus("");
     ui.showError(err && err.name === "NotAllowedError"
       ? "The camera is not allowed for this page. Allow it in the browser's settings, or take a photo instead."
       : "The camera could not be opened. Take a photo instead.");
@@ -148,26 +270,40 @@ async function freezeLive() {
   const frozen = await state.live.freeze();
   stopLive();
   if (!frozen) return;
-  if (photoUrl) URL.revokeObjectURL(photoUrl);
-  photoUrl = URL.createObjectURL(frozen.photo);
-  ui.showPhoto(photoUrl);
+  const ticket = ++inFlight;
+  setPhoto(frozen.photo, ticket);
+  ui.showPhoto(photo.url); // the kept frame, in view with its answer
   await show(frozen.answer);
 }
 
 function stopLive() {
   if (state.live) state.live.stop();
-  liveSection.hidden = true;
-  dropSection.hidden = false;
+  $("live").hidden = true;
+  $("drop").hidden = false;
 }
 
+$("say-it-switch").hidden = !Speaker.supported();
+$("say-it").addEventListener("change", (e) => speaker.set(e.target.checked));
 $("live-start").addEventListener("click", startLive);
 $("live-freeze").addEventListener("click", freezeLive);
 $("live-video").addEventListener("click", freezeLive);
 $("live-stop").addEventListener("click", () => { stopLive(); ui.setStatus(""); $("live-start").focus(); });
 
+// -- views: the answer, the history, a shared genus -----------------------------------------------
+function route() {
+  if (location.hash === "#history") historyView.open();
+  else historyView.close();
+  const seen = /^#seen=(\w+)$/.exec(location.hash);
+  if (seen) generaReady.then(() => ui.showShared(seen[1]));
+}
+window.addEventListener("hashchange", route);
+route();
+
 // -- wiring ------------------------------------------------------------------------------------
 $("show-anyway").addEventListener("click", ui.showGuess);
-$("show-all").addEventListener("click", ui.toggleShowAll);
+$("show-anyway-clear").addEventListener("click", ui.showGuess);
+$("compare-open").addEventListener("click", () => { ui.setComparing(true); $("compare-box").scrollIntoView({ block: "nearest" }); });
+$("show-all").addEventListener("click", toggleShowAll);
 $("cam-toggle").addEventListener("change", (e) => ui.showHeatmap(e.target.checked));
 $("again").addEventListener("click", () => {
   $("photo").click(); // opens the file chooser (or the camera roll) straight away

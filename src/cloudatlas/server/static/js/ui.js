@@ -1,276 +1,240 @@
-// Showing an answer: the verdict, the genus with its confidence in words, the cards, the bars,
-// the heat map and the one-line summary the status region reads out.
+// Showing an answer: the verdict, the genus in the words the answer carries (answer.js's rule,
+// worded the same on the device and on the server), the photo beside every message, the
+// cards, the compare view, the bars, the heat map and the line the status region reads out.
+import { candidatesOf, WORDS } from "./answer.js";
+import { fillBars } from "./bars.js";
+import { genusOf, genusPicture } from "./cards.js";
+import { markChosen, showCandidates } from "./compare.js";
+import { $, capitalised, deviceWord, percent } from "./dom.js";
 
-export const VERY_LIKELY = 0.8;
-export const LIKELY = 0.5;
-const CLOSE_RATIO = 0.6;   // runner-up at >= 60 % of the top probability: "more than one cloud type"
-const THIRD_SHOWN = 0.1;   // an unsure answer compares a third genus only when it has some weight
-const BARS_SHOWN = 3;      // the rest behind "Show all"
+const MESSAGES = ["waiting", "ask", "error", "rejection", "clear-sky", "result", "tips"];
+const GUESS_WORDS = {
+  not_sky: {
+    eyebrow: "If this were a sky photo, it would be closest to",
+    warning: "This is only a guess: the image does not look like a sky photo, so the model's numbers mean little here.",
+  },
+  clear_sky: {
+    eyebrow: "If there is a cloud here, it is closest to",
+    warning: "This is only a guess: the clear-sky check found no cloud to name in this photo.",
+  },
+};
 
-const $ = (id) => document.getElementById(id);
-const els = Object.fromEntries([
-  "main", "status", "error", "rejection", "clear-sky", "result", "thumb", "thumb-img", "thumb-cam",
-  "confidence-word", "top-name", "confidence", "top-confidence", "mixed", "guess-warning", "compare",
-  "genus-card", "card-img", "card-title", "card-look", "card-level", "card-precipitation", "cam-toggle",
-  "cam-legend", "cam-img", "preview", "preview-img", "bars-section", "bars", "show-all", "where", "tips", "again",
-].map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(id)]));
-
-let genera = {}; // code -> {name, level, look, precipitation}, from /api/v1/labels
-export function setGenera(list) { genera = Object.fromEntries(list.map((g) => [g.code, g])); }
-
-export const percent = (p) => `${Math.round(p * 100)} %`;
-const capitalised = (s) => s.charAt(0).toUpperCase() + s.slice(1);
-
-/** "Very likely" at 80 % and above, "Likely" from 50 %, below that the model is not sure. */
-export function confidenceWord(p) {
-  if (p >= VERY_LIKELY) return "Very likely";
-  if (p >= LIKELY) return "Likely";
-  return "Not sure";
-}
+let meta = null;     // /api/v1/model: the thresholds and the genera of each level
+let current = null;  // the answer on screen, for "Show the guess anyway" and the compare view
+export function setModel(info) { meta = info; }
 
 // -- status and messages ---------------------------------------------------------------------
 export function setStatus(text, busy = false) {
-  els.status.classList.remove("answered");
-  els.status.textContent = text;
-  els.status.classList.toggle("busy", busy);
-}
-
-export function showError(text) {
-  els.error.textContent = text;
-  els.error.hidden = false;
-  els.again.hidden = false;
+  const status = $("status");
+  status.classList.remove("answered");
+  status.textContent = text;
+  status.classList.toggle("busy", busy);
 }
 
 export function resetAnswer() {
-  for (const el of [els.error, els.rejection, els.clearSky, els.result, els.tips, els.again, els.camImg, els.thumbCam]) {
-    el.hidden = true;
-  }
-  els.camImg.removeAttribute("src");
-  els.thumbCam.removeAttribute("src");
-  els.camToggle.checked = false;
-  els.result.classList.remove("show-cam");
-  els.camLegend.hidden = true;
-  els.main.classList.remove("answered");
+  for (const id of [...MESSAGES, "again", "cam-img", "thumb-cam", "cam-legend", "preview-legend"]) $(id).hidden = true;
+  $("cam-img").removeAttribute("src");
+  $("thumb-cam").removeAttribute("src");
+  $("cam-toggle").checked = false;
+  $("result").classList.remove("show-cam", "comparing");
+  $("main").classList.remove("answered");
+  $("share-note").textContent = "";
+  current = null;
+}
+
+/** Open ``section`` with the person's photo in it, in view (from ``top`` down), its heading
+ *  focused; speak ``summary``. */
+function reveal(section, focus, summary, top = section) {
+  section.hidden = false;
+  const slot = section.querySelector(".photo-slot");
+  if (slot) slot.append($("thumb"));
+  $("main").classList.add("answered");
+  setStatus(summary);
+  $("status").classList.add("answered");
+  top.scrollIntoView({ block: "start" });
+  focus.focus({ preventScroll: true });
+}
+
+export function showError(text) {
+  resetAnswer();
+  $("error-text").textContent = text;
+  reveal($("error"), $("error"), "");
+  $("status").textContent = text; // role=alert speaks it too; the status line keeps it for later
+  $("again").hidden = false;
+}
+
+/** The photo arrived before the model: it waits here, with the offer to send it instead. */
+export function showWaiting() {
+  resetAnswer();
+  // the download's progress stays in view above it
+  reveal($("waiting"), $("waiting-title"), "The model is still on its way. This photo will be named as soon as it is here.",
+    $("model-progress").hidden ? $("waiting") : $("model-progress"));
+}
+
+/** Ask before a photo leaves the device; resolves true when the person says send. */
+export function ask(why) {
+  resetAnswer();
+  $("ask-why").textContent = why;
+  reveal($("ask"), $("ask-title"), `Send this photo to the server? ${why}`);
+  return new Promise((resolve) => {
+    const done = (yes) => {
+      $("ask-send").onclick = $("ask-cancel").onclick = null;
+      $("ask").hidden = true;
+      resolve(yes);
+    };
+    $("ask-send").onclick = () => done(true);
+    $("ask-cancel").onclick = () => done(false);
+  });
 }
 
 // -- the photo -----------------------------------------------------------------------------
 export function showPhoto(url) {
-  for (const img of [els.previewImg, els.thumbImg]) {
-    if (url) img.src = url; else img.removeAttribute("src");
+  for (const id of ["preview-img", "thumb-img"]) {
+    if (url) $(id).src = url; else $(id).removeAttribute("src");
   }
-  els.preview.hidden = !url;
-  els.thumb.hidden = !url;
+  $("preview").hidden = !url;
+  $("thumb").hidden = !url;
 }
 
 // -- the answer ------------------------------------------------------------------------------
-let current = null; // the answer on screen, for "Show me the guess anyway"
-
 /** Show an answer in the API's shape; ``note`` adds a sentence about where it was computed. */
 export function render(answer, note = "") {
-  current = answer;
   resetAnswer();
-  els.main.classList.add("answered");
-  els.again.hidden = false;
-  // The verdict decides what is shown; is_cloud only for servers older than the verdict.
-  const verdict = answer.verdict || (answer.is_cloud === false ? "not_sky" : "cloud");
-  if (verdict === "clear_sky") {
-    els.clearSky.hidden = false;
-    reveal(els.clearSky, $("clear-sky-title"), "Clear sky: no clouds to name");
-  } else if (verdict === "not_sky") {
-    els.rejection.hidden = false;
-    els.tips.hidden = false;
-    reveal(els.rejection, $("rejection-title"), "This does not look like a sky photo");
+  current = answer;
+  $("again").hidden = false;
+  if (answer.verdict === "clear_sky") {
+    reveal($("clear-sky"), $("clear-sky-title"), answer.headline);
+  } else if (answer.verdict === "not_sky") {
+    $("tips").hidden = false;
+    reveal($("rejection"), $("rejection-title"), answer.headline);
   } else {
-    showResult(answer, { guess: false, note });
+    showResult(answer, { note });
   }
 }
 
-/** The forced guess for a photo that is not a sky photo: a genus, worded as a guess, no numbers. */
+/** The guess behind a clear-sky or not-a-sky answer, worded as a guess. */
 export function showGuess() {
   if (!current) return;
-  els.rejection.hidden = true;
-  showResult(current, { guess: true });
+  const answer = current;
+  resetAnswer();
+  current = answer;
+  $("again").hidden = false;
+  showResult(answer, { guess: answer.verdict });
 }
 
-function showResult(answer, { guess, note = "" }) {
+const levelFirst = (answer) => answer.confidence === "unsure" && answer.level_confidence
+  && answer.level_confidence !== "unsure";
+
+function showResult(answer, { guess = null, note = "" }) {
   const preds = answer.predictions;
   const top = preds[0];
-  const unsure = !guess && top.probability < LIKELY;
-  const candidates = unsure ? preds.slice(0, 3).filter((p, i) => i < 2 || p.probability >= THIRD_SHOWN) : [top];
-
-  els.result.hidden = false;
-  els.result.dataset.level = guess ? "guess" : unsure ? "unsure" : top.probability >= VERY_LIKELY ? "very" : "likely";
+  const unsure = !guess && answer.confidence === "unsure";
+  const result = $("result");
+  result.dataset.level = guess ? "guess" : answer.confidence;
   if (guess) {
-    els.confidenceWord.textContent = "If this were a sky photo, it would be closest to";
-    els.topName.textContent = top.name;
+    $("confidence-word").textContent = GUESS_WORDS[guess].eyebrow;
+    $("top-name").textContent = top.name;
   } else if (unsure) {
-    els.confidenceWord.textContent = "Not sure: compare these";
-    els.topName.textContent = capitalised(candidates.map((p) => p.name).join(" or ")) + "?";
+    $("confidence-word").textContent = "Not sure: compare these";
+    $("top-name").textContent = levelFirst(answer) ? answer.headline
+      : capitalised(candidatesOf(answer, meta?.levels, meta?.thresholds).map((p) => p.name).join(" or ")) + "?";
   } else {
-    els.confidenceWord.textContent = confidenceWord(top.probability);
-    els.topName.textContent = top.name;
+    $("confidence-word").textContent = WORDS[answer.confidence];
+    $("top-name").textContent = top.name;
   }
-  els.confidence.hidden = guess || unsure;
-  els.topConfidence.textContent = percent(top.probability);
-  els.guessWarning.hidden = !guess;
+  $("confidence").hidden = Boolean(guess) || unsure;
+  $("top-confidence").textContent = percent(top.probability);
+  $("guess-warning").hidden = !guess;
+  $("guess-warning").textContent = guess ? GUESS_WORDS[guess].warning : "";
+  $("mixed").hidden = !unsure;
+  $("mixed").textContent = unsure ? "The model is not sure about this photo. The sky may hold more than one cloud type, " +
+    "or the model cannot tell these genera apart here: compare the photos with your sky." : "";
+  $("choice").hidden = true;
 
-  fillMixed(preds, { guess, unsure });
-  els.compare.hidden = !unsure;
-  els.compare.replaceChildren(...(unsure ? candidates.map(compareCard) : []));
-  els.genusCard.hidden = unsure;
+  setComparing(unsure);
   fillGenusCard(top);
-  els.tips.hidden = !(unsure || guess);
-
-  // A guess shows no percentages at all: they would read as confidence in a photo of a banana.
-  els.barsSection.hidden = guess;
+  $("tips").hidden = !(unsure || guess === "not_sky");
+  // A not-a-sky guess shows no percentages at all: they would read as confidence in a photo of a banana.
+  $("bars-section").hidden = guess === "not_sky";
   fillBars(preds);
 
-  els.camToggle.disabled = !answer.cam;
-  if (answer.cam) { els.camImg.src = answer.cam; els.thumbCam.src = answer.cam; }
+  $("cam-toggle").disabled = !answer.cam;
+  if (answer.cam) { $("cam-img").src = answer.cam; $("thumb-cam").src = answer.cam; }
+  $("share").hidden = Boolean(guess);
 
-  const where = answer.where === "server" ? "on the server" : `on this ${deviceWord()}`;
-  els.where.textContent = `Answered ${where}` + (answer.where === "server" ? ": the photo was sent there and not kept." : ": the photo did not leave it.") + (note ? ` ${note}` : "");
-  els.where.dataset.where = answer.where || "server";
-
-  let summary;
-  if (guess) summary = `Only a guess: if this were a sky photo, it would be closest to ${top.name}`;
-  else if (unsure) summary = `Not sure: ${candidates.map((p) => `${p.name} ${percent(p.probability)}`).join(" or ")}`;
-  else summary = `${capitalised(top.name)}, ${confidenceWord(top.probability).toLowerCase()}, ${percent(top.probability)}`;
-  reveal(els.result, els.topName, summary);
+  const server = answer.where === "server";
+  $("where").textContent = `Answered ${server ? "on the server" : `on this ${deviceWord()}`}` +
+    (server ? ": the photo was sent there and not kept." : ": the photo did not leave it.") + (note ? ` ${note}` : "");
+  $("where").dataset.where = answer.where || "server";
+  reveal(result, $("top-name"), summaryOf(answer, { guess, unsure }));
 }
 
-export function deviceWord() {
-  return window.matchMedia("(pointer: coarse)").matches ? "phone" : "device";
-}
-
-// Bring the answer into view (on phones it comes first, above the photo) and announce it.
-function reveal(section, heading, summary) {
-  setStatus(summary);
-  els.status.classList.add("answered");
-  section.scrollIntoView({ block: "start" });
-  heading.focus({ preventScroll: true });
-}
-
-function fillMixed(preds, { guess, unsure }) {
-  const [top, second] = preds;
-  let text = "";
+function summaryOf(answer, { guess, unsure }) {
+  const top = answer.predictions[0];
+  if (guess) return `Only a guess: ${GUESS_WORDS[guess].eyebrow.toLowerCase()} ${top.name}`;
   if (unsure) {
-    text = "The model is not sure about this photo. The sky may hold more than one cloud type, or the " +
-      "model simply cannot tell these genera apart here: compare the pictures with the sky.";
-  } else if (!guess && second && second.probability >= CLOSE_RATIO * top.probability) {
-    text = `The sky may hold more than one cloud type: ${top.name} (${percent(top.probability)}) ` +
-      `and ${second.name} (${percent(second.probability)}).`;
+    const cands = candidatesOf(answer, meta?.levels, meta?.thresholds).map((p) => `${p.name} ${percent(p.probability)}`);
+    return levelFirst(answer) ? `${answer.headline} ${cands.join(" or ")}` : `Not sure: ${cands.join(" or ")}`;
   }
-  els.mixed.textContent = text;
-  els.mixed.hidden = !text;
+  return `${capitalised(top.name)}, ${WORDS[answer.confidence].toLowerCase()}, ${percent(top.probability)}`;
 }
 
-// -- genus cards -------------------------------------------------------------------------------
-function genusPicture(img, code) {
-  // The drawings are optional: a genus without one just shows its description.
-  img.hidden = true;
-  img.onload = () => { img.hidden = false; };
-  img.onerror = () => { img.hidden = true; };
-  img.src = `/static/genera/${code}.svg`;
+/** The compare view (candidates side by side, the photo pinned) or the single genus card. */
+export function setComparing(on) {
+  const answer = current;
+  $("result").classList.toggle("comparing", on);
+  $("compare-box").hidden = !on;
+  $("genus-card").hidden = on;
+  $("compare-open").hidden = on || !answer;
+  if (on && answer) {
+    const cands = answer.confidence === "unsure" ? candidatesOf(answer, meta?.levels, meta?.thresholds)
+      : answer.predictions.slice(0, 3);
+    showCandidates(cands, answer.choice || null);
+  }
+}
+
+/** After "This one": the person's own choice, shown and marked. */
+export function showChoice(label) {
+  if (!current) return;
+  current.choice = label;
+  markChosen(label);
+  const g = genusOf(label);
+  $("choice").textContent = `You chose ${g.name || label}. It is saved in your history with the photo.`;
+  $("choice").hidden = false;
+  setStatus($("choice").textContent);
+  $("status").classList.add("answered");
+}
+
+export const currentAnswer = () => current;
+
+/** A link someone shared (#seen=Cu): the genus they saw and what it means for the weather. */
+export function showShared(code) {
+  const g = genusOf(code);
+  if (!g.name) return;
+  $("shared").textContent = `Shared with you: ${g.name}. ${g.weather || g.look || ""}`;
+  $("shared").hidden = false;
 }
 
 function fillGenusCard(p) {
-  const g = genera[p.label] || {};
-  els.cardTitle.textContent = `${p.name} (${p.label})`;
-  els.cardLook.textContent = g.look || "No description for this label.";
-  els.cardLevel.textContent = g.level || "unknown";
-  els.cardPrecipitation.textContent = g.precipitation || "unknown";
-  genusPicture(els.cardImg, p.label);
-}
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text != null) node.textContent = text;
-  return node;
-}
-
-/** A genus card: picture, name, description; ``headingLevel`` keeps the outline in order. */
-function genusCard(p, headingLevel = "h4") {
-  const g = genera[p.label] || {};
-  const card = el("article", "card small-card");
-  const img = el("img", "genus-picture");
-  img.alt = "";
-  genusPicture(img, p.label);
-  const body = el("div");
-  body.append(el(headingLevel, "card-name", `${p.name} (${p.label})`));
-  const dl = el("dl");
-  for (const [term, value] of [["What it looks like", g.look], ["Level", g.level], ["Rain or snow?", g.precipitation]]) {
-    dl.append(el("dt", null, term), el("dd", null, value || "unknown"));
-  }
-  body.append(dl);
-  card.append(img, body);
-  return card;
-}
-
-function compareCard(p) {
-  const li = el("li");
-  const card = genusCard(p, "h3");
-  card.querySelector(".card-name").append(" ", el("span", "card-pct", percent(p.probability)));
-  li.append(card);
-  return li;
-}
-
-// -- the bars --------------------------------------------------------------------------------
-function fillBars(preds) {
-  els.bars.replaceChildren(...preds.map((p, i) => bar(p, i)));
-  setShowAll(false);
-  requestAnimationFrame(() => {
-    els.bars.querySelectorAll(".fill").forEach((fill) => { fill.style.width = fill.dataset.width; });
-  });
-}
-
-export function setShowAll(all) {
-  const items = els.bars.children;
-  for (let i = 0; i < items.length; i++) items[i].hidden = !all && i >= BARS_SHOWN;
-  els.showAll.hidden = items.length <= BARS_SHOWN;
-  els.showAll.setAttribute("aria-expanded", String(all));
-  els.showAll.textContent = all ? "Show fewer" : `Show all ${items.length}`;
-}
-
-export function toggleShowAll() {
-  setShowAll(els.showAll.getAttribute("aria-expanded") !== "true");
-}
-
-// Each bar opens its own card (a native <details>: keyboard and screen readers for free).
-function bar(p, index) {
-  const li = el("li", index === 0 ? "top" : "");
-  const details = el("details");
-  const summary = el("summary");
-  const label = el("span", "label");
-  label.append(el("span", "name", p.name), el("span", "code", ` ${p.label}`));
-  const pct = el("span", "pct", p.probability < 0.005 && p.probability > 0 ? "<1 %" : percent(p.probability));
-  const track = el("span", "track");
-  track.setAttribute("aria-hidden", "true");
-  const fill = el("span", "fill");
-  fill.dataset.width = `${(p.probability * 100).toFixed(1)}%`;
-  track.append(fill);
-  summary.append(label, pct, track);
-  details.append(summary);
-  details.addEventListener("toggle", () => {
-    if (details.open && details.children.length === 1) details.append(genusCard(p));
-  });
-  li.append(details);
-  return li;
+  const g = genusOf(p.label);
+  $("card-title").textContent = `${p.name} (${p.label})`;
+  $("card-look").textContent = g.look || "No description for this label.";
+  $("card-level").textContent = g.level || "unknown";
+  $("card-precipitation").textContent = g.precipitation || "unknown";
+  $("card-weather").textContent = g.weather || "unknown";
+  genusPicture($("card-img"), p.label, p.name);
 }
 
 // -- "where the model looked" ------------------------------------------------------------------
-/** Show the heat map where the person is looking: on the answer's thumbnail (which grows), and on
- *  the large photo beside the answer on wide screens, scrolled into view if it is not. */
+/** Show the heat map where the person is looking, with its legend on it: on the answer's
+ *  thumbnail (which grows) on phones, on the large photo beside the answer on wide screens. */
 export function showHeatmap(on) {
-  const has = Boolean(els.camImg.getAttribute("src"));
-  els.camImg.hidden = !on || !has;
-  els.thumbCam.hidden = !on || !has;
-  els.camLegend.hidden = !on || !has;
-  els.result.classList.toggle("show-cam", on && has);
+  const has = Boolean($("cam-img").getAttribute("src"));
+  for (const id of ["cam-img", "thumb-cam", "cam-legend", "preview-legend"]) $(id).hidden = !on || !has;
+  $("result").classList.toggle("show-cam", on && has);
   if (!on || !has) return;
-  const thumbShown = els.thumb.offsetParent !== null;
-  const target = thumbShown ? els.thumb : els.preview;
+  const thumb = $("thumb");
+  const target = thumb.offsetParent !== null ? thumb : $("preview");
   const box = target.getBoundingClientRect();
   if (box.top < 0 || box.bottom > window.innerHeight) target.scrollIntoView({ block: "nearest" });
 }

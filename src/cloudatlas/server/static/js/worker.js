@@ -1,33 +1,66 @@
 // The model on the device: onnxruntime-web (WebAssembly) in a worker, so the page stays responsive
-// while a photo is classified. Messages in: load, classify; out: ready, result, error.
+// while a photo is classified. Messages in: load, classify; out: progress, ready, result, error.
+//
+// "load" is sent as soon as the page knows the model (not on the first photo): the worker
+// downloads or reads the model and the runtime, starts the session and runs it once on a blank
+// input, so that the first real photo gets the speed of the second (the first run of a session
+// pays for memory and compiled code).
 import { modelInput } from "./preprocess.js";
 import { heatmapPixels } from "./heatmap.js";
+import { modelCache, runtimeCache, storedBytes } from "./stored.js";
 
 const RUNTIME = "/static/vendor/ort/ort.wasm.bundle.min.mjs";
 let ort = null;
 let session = null;
 let meta = null;
 
-async function load({ model, wasm, info }) {
-  ort = await import(RUNTIME);
+/** Progress in bytes as they travel: the runtime arrives gzip-compressed, its body decompressed. */
+function progressReporter(info, id) {
+  const parts = { model: { got: 0, scale: 1 }, runtime: { got: 0, scale: info.runtime.bytes / info.runtime.decoded_bytes } };
+  const total = info.bytes + info.runtime.bytes;
+  let last = 0;
+  return (part) => (n, fromCache) => {
+    parts[part].got += n * parts[part].scale;
+    const loaded = Math.min(total, parts.model.got + parts.runtime.got);
+    const now = performance.now();
+    if (now - last > 100 || loaded >= total) { // a few updates a second are enough for a bar
+      last = now;
+      self.postMessage({ type: "progress", id, loaded: Math.round(loaded), total, fromCache });
+    }
+  };
+}
+
+async function load({ info, id }) {
+  const report = progressReporter(info, id);
+  const [model, wasm, runtime] = await Promise.all([
+    storedBytes(info.url, modelCache(info.sha256), report("model")),
+    storedBytes(info.runtime.url, runtimeCache(info.runtime.sha256), report("runtime")),
+    import(RUNTIME),
+  ]);
+  ort = runtime;
   // One thread: more would need a cross-origin-isolated page, and the worker already keeps the
-  // page free. The binary comes from the page (from the service worker's cache when offline).
+  // page free. The binary comes from the cache or the download above, never fetched twice.
   ort.env.wasm.numThreads = 1;
-  if (wasm) ort.env.wasm.wasmBinary = wasm;
+  ort.env.wasm.wasmBinary = wasm;
   session = await ort.InferenceSession.create(new Uint8Array(model), {
     executionProviders: ["wasm"], graphOptimizationLevel: "all",
   });
   meta = info;
+  const warm = await run(new Uint8Array(meta.img_size * meta.img_size * 3), true); // the warm-up run
+  for (const t of Object.values(warm)) t.dispose?.();
+}
+
+async function run(pixels, cam) {
+  const size = meta.img_size;
+  const wanted = ["probabilities", "cloud_score", "clear_sky_score"].filter((n) => meta.outputs.includes(n));
+  if (cam && meta.outputs.includes("cam")) wanted.push("cam");
+  const feeds = { [meta.input]: new ort.Tensor("uint8", pixels, [1, size, size, 3]) };
+  return session.run(feeds, wanted);
 }
 
 async function classify({ image, cam }) {
   const started = performance.now();
-  const size = meta.img_size;
-  const pixels = modelInput(image, size);
-  const wanted = ["probabilities", "cloud_score", "clear_sky_score"].filter((n) => meta.outputs.includes(n));
-  if (cam && meta.outputs.includes("cam")) wanted.push("cam");
-  const feeds = { [meta.input]: new ort.Tensor("uint8", pixels, [1, size, size, 3]) };
-  const out = await session.run(feeds, wanted);
+  const out = await run(modelInput(image, meta.img_size), cam);
   const probabilities = Float32Array.from(out.probabilities.data);
   const result = {
     probabilities,
