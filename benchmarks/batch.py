@@ -1,0 +1,114 @@
+"""Archive throughput: photos/s of the local engine with 1 and 2 workers and of Ray with one and
+two one-CPU nodes (a real cluster on 127.0.0.1), all on the same photos; Ray's cost per photo;
+the training step time for 1 and 2 processes (placeholder until `train --nproc` exists).
+
+    .venv/bin/python benchmarks/batch.py [--photos 2000] [--model PATH] [--skip-ray]
+
+Every figure is end to end, as a user sees it: from the command to the last row on disk,
+start-up included (loading the model, starting worker processes or Ray actors). "One core" is
+the per-core rate the arithmetic for a million photos starts from: one process, one ONNX Runtime
+thread, no writing. Ray's overhead per photo is its one-node time per photo minus that. The
+machine's load average is printed too: figures taken beside other work are slower than on an
+idle machine.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import CCSN, ROOT
+
+sys.path.insert(0, str(ROOT))  # tests.archive.cluster: the tests' own real Ray cluster on 127.0.0.1
+
+
+CORE = "one core (1 process, 1 thread, no writing)"
+
+
+def photos_of(n: int) -> list[str]:
+    photos = sorted(str(p) for p in CCSN.glob("*/*.jpg"))[:n]
+    if len(photos) < n:
+        sys.exit(f"only {len(photos)} photos in {CCSN}; ask for fewer with --photos")
+    return photos
+
+
+def one_core(photos: list[str], model) -> float:
+    """Photos/s of one process with one thread: decode + network, nothing written."""
+    from cloudatlas import Classifier
+    from cloudatlas.archive.local import classify_local
+
+    clf = Classifier.load(model, threads=1)
+    start = time.perf_counter()
+    for _ in classify_local(clf, photos, workers=1):
+        pass
+    return len(photos) / (time.perf_counter() - start)
+
+
+def local(photos: list[str], model, workers: int) -> float:
+    from cloudatlas.archive import classify_archive
+
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        classify_archive(photos, Path(tmp) / "results.parquet", model=model, workers=workers, progress=False)
+        return len(photos) / (time.perf_counter() - start)
+
+
+def on_ray(photos: list[str], model, nodes: int) -> float:
+    from cloudatlas.archive import classify_archive
+    from tests.archive.cluster import LocalCluster
+
+    with LocalCluster(nodes=nodes, cpus=1) as cluster, tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        classify_archive(photos, Path(tmp) / "results", model=model, ray=cluster.address, progress=False)
+        return len(photos) / (time.perf_counter() - start)
+
+
+def training_step_times() -> dict[str, float] | None:
+    """PLACEHOLDER for the lead (issue 17, point 3): seconds per training step of
+    ``cloudatlas train ... --nproc N`` for N = 1 and 2 on the CPU (gloo), the same global batch
+    and seed, e.g. ``{"1 process": 0.84, "2 processes": 0.47}``. Not measured yet: returns None
+    until `train --nproc` exists."""
+    return None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--photos", type=int, default=2000)
+    ap.add_argument("--model")
+    ap.add_argument("--skip-ray", action="store_true", help="local figures only")
+    args = ap.parse_args()
+    photos = photos_of(args.photos)
+    print(f"{len(photos)} CCSN photos, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start",
+          flush=True)
+    runs = [(CORE, lambda: one_core(photos, args.model)),
+            ("local, 1 worker (threads)", lambda: local(photos, args.model, 1)),
+            ("local, 2 workers (processes)", lambda: local(photos, args.model, 2))]
+    if not args.skip_ray:
+        runs += [("ray, 1 node x 1 CPU", lambda: on_ray(photos, args.model, 1)),
+                 ("ray, 2 nodes x 1 CPU", lambda: on_ray(photos, args.model, 2))]
+    rates = {}
+    for name, run in runs:
+        rates[name] = run()
+        print(f"  {name:<44} {rates[name]:6.1f} photos/s", flush=True)
+    core = rates[CORE]
+    if "ray, 1 node x 1 CPU" in rates:
+        overhead = 1000 / rates["ray, 1 node x 1 CPU"] - 1000 / core
+        print(f"ray's overhead per photo (one node, start-up included): {overhead:.1f} ms "
+              f"({1000 / core:.1f} ms of work per photo on one core)")
+    for nodes in (10, 100):
+        print(f"a million photos on {nodes} nodes of 16 cores at the one-core rate: "
+              f"{1e6 / (core * 16 * nodes) / 60:.1f} min")
+    steps = training_step_times()
+    if steps is None:
+        print("training step time (1 and 2 processes): not measured yet (placeholder: training_step_times)")
+    else:
+        for name, seconds in steps.items():
+            print(f"training step, {name}: {seconds * 1000:.0f} ms")
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":  # the local engine's worker processes import this file again
+    main()
