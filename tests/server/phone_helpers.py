@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import io
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,15 @@ def axe_violations(page) -> list[str]:
         if (!r.passes.length) throw new Error('axe checked nothing');
         return r.violations.map(v => `${v.id} (${v.impact}): ${v.nodes.map(n => n.target.join(' ')).join(', ')}`);
     }""")
+
+
+def wait_until(check, timeout: float = 30.0) -> None:
+    """Wait for a condition outside the page (what the server received), polling."""
+    deadline = time.time() + timeout
+    while not check():
+        if time.time() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.05)
 
 
 def in_view(page, selector) -> bool:

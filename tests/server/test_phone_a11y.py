@@ -1,42 +1,16 @@
 """The answer as a person meets it, on phones and on a desktop, in real headless Chromium: in view
 after a photo, side by side on wide screens, a drop overlay, the heat map where one is looking,
 the status line speaking the whole answer, and axe-core (npm) finding no violations in any state."""
-import io
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
-from ..conftest import ROOT
+from cloudatlas.inference import WORDS
+
+from .phone_helpers import (ANSWERED, DESKTOP, LAYOUTS, PHONE, SMALL_PHONE, USE_SERVER, answer_for, axe_violations,
+                            fulfil_with, heic, in_view, jpeg, recorded_server)
 
 pytestmark = pytest.mark.browser
-
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-PHONE = {"width": 390, "height": 844}
-SMALL_PHONE = {"width": 375, "height": 667}
-DESKTOP = {"width": 1280, "height": 800}
-LAYOUTS = {"phone": PHONE, "desktop": DESKTOP}
-ANSWERED = "#result:not([hidden]), #rejection:not([hidden]), #error:not([hidden]), #clear-sky:not([hidden])"
-
-
-def axe_violations(page) -> list[str]:
-    """axe-core's violations on the page as it is now, one line each (rule, impact, elements)."""
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} missing: run `npm ci` (make test does)")
-    # evaluate() runs outside the page's Content-Security-Policy, which forbids injected scripts
-    if not page.evaluate("() => typeof window.axe === 'object'"):
-        page.evaluate(AXE.read_text() + "\n;true")
-    found = page.evaluate("""async () => {
-        const r = await axe.run(document, { resultTypes: ['violations'] });
-        if (!r.passes.length) throw new Error('axe checked nothing');
-        return r.violations.map(v => `${v.id} (${v.impact}): ${v.nodes.map(n => n.target.join(' ')).join(', ')}`);
-    }""")
-    return found
-
-
-def in_view(page, selector) -> bool:
-    box = page.eval_on_selector(selector, "e => { const r = e.getBoundingClientRect(); return [r.top, r.bottom]; }")
-    return box[0] >= 0 and box[1] <= page.viewport_size["height"] and box[1] > box[0]
 
 
 @pytest.fixture
@@ -46,7 +20,7 @@ def open_page(browser, server):
     def _open(viewport, use_server=False, **options):
         context = browser.new_context(viewport=viewport, **options)
         if use_server:
-            context.add_init_script("localStorage.setItem('cloudatlas.useServer', '1')")
+            context.add_init_script(USE_SERVER)
         contexts.append(context)
         page = context.new_page()
         page.goto(server + "/")
@@ -60,34 +34,12 @@ def open_page(browser, server):
 
 @pytest.fixture(scope="module")
 def sure_photo(ccsn_test_photos, classifier) -> Path:
-    """A test-split photo the model names at 'likely' or better, to see the ordinary answer."""
+    """A test-split photo the model names at 'very likely', to see the ordinary answer."""
     for path in ccsn_test_photos["Ct"] + ccsn_test_photos["Cb"]:
         pred = classifier.predict(path)
-        if pred.verdict == "cloud" and pred.probability >= 0.8:
+        if pred.verdict == "cloud" and pred.confidence == "very_likely":
             return path
     pytest.fail("no photo the model is sure of")
-
-
-def answer_for(verdict, probs):
-    labels = ["Ac", "As", "Cb", "Cc", "Ci", "Cs", "Ct", "Cu", "Ns", "Sc", "St"]
-    names = ["altocumulus", "altostratus", "cumulonimbus", "cirrocumulus", "cirrus", "cirrostratus", "contrail",
-             "cumulus", "nimbostratus", "stratocumulus", "stratus"]
-    rest = (1 - sum(probs)) / (len(labels) - len(probs))
-    p = list(probs) + [rest] * (len(labels) - len(probs))
-    return {"verdict": verdict, "is_cloud": verdict == "cloud", "cloud_score": 0.99, "cloud_threshold": 0.5,
-            "clear_sky_score": 0.9 if verdict == "clear_sky" else 0.1, "clear_sky_threshold": 0.5,
-            "elapsed_ms": 5, "cam": None, "model": {"name": "m", "version": "1"},
-            "predictions": [{"label": c, "name": n, "probability": q} for c, n, q in zip(labels, names, p)]}
-
-
-def fulfil_with(answer):
-    return lambda route: route.fulfill(json=answer)
-
-
-def jpeg(size=(400, 300)) -> dict:
-    buf = io.BytesIO()
-    Image.new("RGB", size, (120, 160, 220)).save(buf, format="JPEG")
-    return {"name": "sky.jpg", "mimeType": "image/jpeg", "buffer": buf.getvalue()}
 
 
 @pytest.mark.parametrize("viewport", [PHONE, SMALL_PHONE, DESKTOP], ids=["390x844", "375x667", "desktop"])
@@ -100,7 +52,7 @@ def test_after_a_photo_the_answer_is_in_view(open_page, viewport, sure_photo, cl
     assert in_view(page, "#top-name") and in_view(page, "#confidence-word") and in_view(page, "#top-confidence")
     assert page.evaluate("document.activeElement.id") == "top-name"
     # the status region speaks the whole answer
-    word = "very likely" if expected.probability >= 0.8 else "likely"
+    word = WORDS[expected.confidence].lower()
     assert page.inner_text("#status") == f"{expected.name.capitalize()}, {word}, {round(expected.probability * 100)} %"
     if viewport is DESKTOP:
         photo, answer = page.locator("#preview").bounding_box(), page.locator("#result").bounding_box()
@@ -122,10 +74,10 @@ def test_the_heat_map_appears_where_the_person_is_looking(open_page, layout, sur
     page.wait_for_selector("#result:not([hidden])", timeout=60_000)
     page.locator("#cam-toggle").scroll_into_view_if_needed()
     page.check("#cam-toggle")
-    overlay = "#cam-img" if layout == "desktop" else "#thumb-cam"
+    overlay, legend = ("#cam-img", "#preview-legend") if layout == "desktop" else ("#thumb-cam", "#cam-legend")
     page.wait_for_timeout(200)
     assert page.is_visible(overlay) and in_view(page, overlay)
-    assert page.is_visible("#cam-legend")
+    assert page.is_visible(legend) and in_view(page, legend)  # the legend lies on the map it explains
 
 
 def test_dragging_a_file_shows_a_drop_overlay(open_page):
@@ -168,6 +120,7 @@ def test_axe_finds_no_violations_in_any_state(open_page, layout, sure_photo, hel
     page.screenshot(path=str(artifacts_dir / f"web-not-sky-{layout}.png"), full_page=True)
     page.click("#show-anyway")
     assert axe_violations(page) == [], "guess"
+    page.screenshot(path=str(artifacts_dir / f"web-guess-{layout}.png"), full_page=True)
 
     # a text file: the error
     notes = tmp_path / "notes.txt"
@@ -178,7 +131,8 @@ def test_axe_finds_no_violations_in_any_state(open_page, layout, sure_photo, hel
 
     # answers the test controls, from the server: unsure, clear sky
     page = open_page(viewport, use_server=True)
-    answers = {"unsure": answer_for("cloud", [0.42, 0.33, 0.15]), "clear-sky": answer_for("clear_sky", [0.5])}
+    answers = {"unsure": answer_for("cloud", [0.42, 0.33, 0.15]), "clear-sky": answer_for("clear_sky", [0.5]),
+               "level-first": answer_for("cloud", {"Sc": 0.44, "St": 0.3, "Cu": 0.2})}
     for state, answer in answers.items():
         page.unroute("**/api/v1/classify*")
         page.route("**/api/v1/classify*", fulfil_with(answer))
@@ -187,7 +141,74 @@ def test_axe_finds_no_violations_in_any_state(open_page, layout, sure_photo, hel
         if state == "clear-sky":
             assert page.inner_text("#clear-sky-title") == "Clear sky: no clouds to name"
             assert page.inner_text("#status") == "Clear sky: no clouds to name"
-        else:
+        elif state == "unsure":
             assert page.locator("#compare .card").count() == 3 and page.is_visible("#tips")
         assert axe_violations(page) == [], state
         page.screenshot(path=str(artifacts_dir / f"web-{state}-{layout}.png"), full_page=True)
+        if state == "clear-sky":  # the guess behind a clear sky
+            page.click("#show-anyway-clear")
+            assert page.is_visible("#result") and page.is_visible("#guess-warning")
+            assert axe_violations(page) == [], "clear-sky guess"
+            page.screenshot(path=str(artifacts_dir / f"web-clear-sky-guess-{layout}.png"), full_page=True)
+        if state == "unsure":  # a choice made in the compare view
+            page.locator("#compare button.choose").nth(1).click()
+            page.wait_for_selector("#choice:not([hidden])")
+            assert axe_violations(page) == [], "chosen"
+            page.screenshot(path=str(artifacts_dir / f"web-chosen-{layout}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_axe_finds_no_violations_in_the_field_companion_states(browser, classifier, layout, ccsn_test_photos,
+                                                                 artifacts_dir):
+    """The states of issue 16: the model's download with a photo waiting, asking before a photo is
+    sent, the history with its answers, a copied share link, the install button, a shared genus."""
+    viewport = LAYOUTS[layout]
+    with recorded_server(classifier) as app:
+        app.hold()
+        context = browser.new_context(viewport=viewport)
+        context.grant_permissions(["clipboard-read", "clipboard-write"])
+        page = context.new_page()
+        page.goto(app.url + "/")
+        page.wait_for_function("() => document.getElementById('progress-text').textContent.includes('MB')")
+        assert axe_violations(page) == [], "downloading"
+        page.set_input_files("#photo", str(ccsn_test_photos["Cu"][0]))
+        page.wait_for_selector("#waiting:not([hidden])")
+        assert axe_violations(page) == [], "waiting"
+        page.screenshot(path=str(artifacts_dir / f"web-waiting-{layout}.png"))
+        app.release()
+        page.wait_for_function("() => window.cloudatlas.lastAnswer !== null", timeout=120_000)
+
+        page.set_input_files("#photo", files=[heic(ccsn_test_photos["Ct"][0])])
+        page.wait_for_selector("#ask:not([hidden])")
+        assert axe_violations(page) == [], "ask"
+        page.screenshot(path=str(artifacts_dir / f"web-ask-{layout}.png"))
+        page.click("#ask-cancel")
+
+        page.evaluate("window.cloudatlas.lastAnswer = null")
+        page.set_input_files("#photo", str(ccsn_test_photos["Ct"][1]))
+        page.wait_for_function("() => window.cloudatlas.lastAnswer !== null", timeout=60_000)
+        page.wait_for_selector("#result:not([hidden]), #clear-sky:not([hidden]), #rejection:not([hidden])")
+        if page.is_visible("#share"):
+            page.click("#share")
+            page.wait_for_function("() => document.getElementById('share-note').textContent !== ''")
+            assert axe_violations(page) == [], "shared"
+        page.evaluate("window.cloudatlas.saved")
+        page.click("#history-link")
+        page.wait_for_selector("#history:not([hidden]) .history-item")
+        assert axe_violations(page) == [], "history"
+        page.screenshot(path=str(artifacts_dir / f"web-history-{layout}.png"), full_page=True)
+        page.click("#history-clear")
+        assert axe_violations(page) == [], "history: delete all?"
+
+        page.evaluate("""() => { const e = new Event('beforeinstallprompt');
+            e.prompt = () => {}; e.userChoice = Promise.resolve({outcome: 'dismissed'});
+            window.dispatchEvent(e); }""")
+        page.goto(app.url + "/#seen=Cb")
+        page.evaluate("""() => { const e = new Event('beforeinstallprompt');
+            e.prompt = () => {}; e.userChoice = Promise.resolve({outcome: 'dismissed'});
+            window.dispatchEvent(e); }""")
+        page.wait_for_selector("#shared:not([hidden])")
+        page.wait_for_selector("#install:not([hidden])")
+        assert axe_violations(page) == [], "install, shared"
+        page.screenshot(path=str(artifacts_dir / f"web-install-shared-{layout}.png"), full_page=True)
+        context.close()

@@ -32,11 +32,11 @@ export function genusPicture(img, code, name) {
 export const FACTS = [["What it looks like", "look"], ["Level", "level"], ["Rain or snow?", "precipitation"],
   ["What it means for the weather", "weather"]];
 
-/** The field-guide list of a genus. */
-export function factsList(code) {
+/** The field-guide list of a genus (``keys``: which of FACTS). */
+export function factsList(code, keys = FACTS.map(([, key]) => key)) {
   const g = genusOf(code);
   const dl = el("dl");
-  for (const [term, key] of FACTS) dl.append(el("dt", null, term), el("dd", null, g[key] || "unknown"));
+  for (const [term, key] of FACTS.filter(([, k]) => keys.includes(k))) dl.append(el("dt", null, term), el("dd", null, g[key] || "unknown"));
   return dl;
 }
 

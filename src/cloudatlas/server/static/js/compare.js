@@ -34,7 +34,8 @@ function candidateCard(p, index, count) {
   choose.type = "button";
   choose.setAttribute("aria-label", `This one: ${p.name}`);
   choose.addEventListener("click", () => onChoose(p.label));
-  card.append(photos, name, factsList(p.label), choose);
+  // what tells genera apart, and what it means; the level is in the heading above
+  card.append(photos, name, choose, factsList(p.label, ["look", "weather"]));
   li.append(card);
   return li;
 }

@@ -29,12 +29,14 @@ export function toAnswer(meta, out) {
   };
 }
 
-/** An answer from a server older than the confidence words gets them by the same rule here. */
+/** An answer from a server older than the confidence words gets them by the same rule here,
+ *  with the gates' thresholds it came with (its verdict stands). */
 export function worded(meta, answer) {
   if (answer.confidence || !meta || answer.predictions.some((p) => !meta.labels.includes(p.label))) return answer;
   const probabilities = meta.labels.map((label) => answer.predictions.find((p) => p.label === label)?.probability ?? 0);
-  const said = claims(meta, { probabilities, cloud_score: answer.cloud_score, clear_sky_score: answer.clear_sky_score });
-  return { ...answer, ...said, verdict: answer.verdict || said.verdict };
+  const gates = { cloud_threshold: answer.cloud_threshold ?? null, clear_sky_threshold: answer.clear_sky_threshold ?? null };
+  const said = claims({ ...meta, ...gates }, { probabilities, cloud_score: answer.cloud_score, clear_sky_score: answer.clear_sky_score });
+  return { ...answer, ...said };
 }
 
 /** This browser could not read the photo; ``reason`` says why, in the page's words. */

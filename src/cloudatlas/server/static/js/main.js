@@ -87,9 +87,10 @@ async function startDevice() {
     return false;
   }
   updateEngine();
-  const offline = await serviceWorkerSettled() && await device.stored();
-  finishProgress(offline);
-  if (offline) $("offline-note").textContent = "Ready to work offline: the model is stored on this device.";
+  finishProgress();
+  if (await serviceWorkerSettled() && await device.stored()) {
+    $("offline-note").textContent = "Ready to work offline: the model is stored on this device.";
+  }
   return true;
 }
 

@@ -26,12 +26,11 @@ export function showProgress(loaded, total, fromCache) {
     : `Getting the model ready for this device: ${megabytes(loaded)} of ${megabytes(total)}, once.`;
 }
 
-/** The model is stored and running: a short word, then the box goes. */
-export function finishProgress(offline) {
+/** The model is running: the box goes at once (lingering, it would shift an answer shown below it). */
+export function finishProgress() {
   $("progress-bar").max = 1;
   $("progress-bar").value = 1;
-  $("progress-text").textContent = offline ? "Ready, offline too." : "Ready.";
-  setTimeout(hideProgress, 1500);
+  hideProgress();
 }
 
 export function failProgress(text) {

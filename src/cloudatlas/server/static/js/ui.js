@@ -51,7 +51,8 @@ function reveal(section, focus, summary, top = section) {
   $("main").classList.add("answered");
   setStatus(summary);
   $("status").classList.add("answered");
-  top.scrollIntoView({ block: "start" });
+  // Side by side (wide screens) the photo and the answer start together at the top of the layout.
+  (window.matchMedia("(min-width: 60rem)").matches ? $("main") : top).scrollIntoView({ block: "start" });
   focus.focus({ preventScroll: true });
 }
 
