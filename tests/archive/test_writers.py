@@ -25,20 +25,24 @@ def rows(start: int, n: int, error_every: int = 4) -> list[dict]:
     return out
 
 
-@pytest.mark.parametrize("suffix", FORMATS)
-def test_rows_round_trip_with_nulls_commas_quotes_and_newlines(tmp_path, suffix):
+def results_file(tmp_path, suffix: str, n: int):
+    """A finished results file of ``n`` rows."""
     out = tmp_path / f"r{suffix}"
     with open_writer(out, LABELS) as writer:
-        writer.write(rows(0, 10))
+        writer.write(rows(0, n))
+    return out
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_rows_round_trip_with_nulls_commas_quotes_and_newlines(tmp_path, suffix):
+    out = results_file(tmp_path, suffix, 10)
     assert read_results(out) == rows(0, 10)
     assert not (tmp_path / "r.parquet.parts").exists()
 
 
 @pytest.mark.parametrize("suffix", FORMATS)
 def test_an_existing_output_needs_resume_and_resume_adds_to_it(tmp_path, suffix):
-    out = tmp_path / f"r{suffix}"
-    with open_writer(out, LABELS) as writer:
-        writer.write(rows(0, 5))
+    out = results_file(tmp_path, suffix, 5)
     with pytest.raises(ArchiveError, match="already exists: add --resume"):
         open_writer(out, LABELS)
     with open_writer(out, LABELS, resume=True) as writer:
@@ -49,9 +53,7 @@ def test_an_existing_output_needs_resume_and_resume_adds_to_it(tmp_path, suffix)
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
 def test_a_torn_last_batch_is_cut_off_on_resume(tmp_path, suffix):
-    out = tmp_path / f"r{suffix}"
-    with open_writer(out, LABELS) as writer:
-        writer.write(rows(0, 6))
+    out = results_file(tmp_path, suffix, 6)
     whole = out.read_bytes()
     with open_writer(out, LABELS, resume=True) as writer:
         writer.write(rows(6, 3))
@@ -79,9 +81,7 @@ def test_a_torn_quoted_name_at_the_end_of_a_csv_is_cut_off(tmp_path):
 
 @pytest.mark.parametrize("suffix", FORMATS)
 def test_another_models_file_is_refused_not_mixed_in(tmp_path, suffix):
-    out = tmp_path / f"r{suffix}"
-    with open_writer(out, LABELS) as writer:
-        writer.write(rows(0, 2))
+    out = results_file(tmp_path, suffix, 2)
     with pytest.raises(ArchiveError, match="not this model's"):
         open_writer(out, ["Ac", "Cu", "Ns"], resume=True)
 

@@ -149,6 +149,16 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _complete_lines(path: Path):
+    """The file's lines as bytes, newline included, streamed (a results file can hold millions);
+    a last piece without its newline is a torn batch and is not yielded."""
+    with open(path, "rb") as f:
+        for line in f:
+            if not line.endswith(b"\n"):
+                return
+            yield line
+
+
 def _cut(path: Path, size: int) -> None:
     """Drop a torn tail left by a killed run."""
     if path.stat().st_size != size:
@@ -161,22 +171,20 @@ class JsonlWriter(ResultWriter):
     """One JSON object per line, keys in column order."""
 
     def recover(self) -> set[str]:
-        data = self.path.read_bytes()
-        end = data.rfind(b"\n") + 1  # a batch ends with a newline: past the last one is torn
-        done, good = set(), 0
-        lines = data[:end].split(b"\n")[:-1]
-        for n, line in enumerate(lines, 1):
+        done, good, bad = set(), 0, None
+        for n, line in enumerate(_complete_lines(self.path), 1):
+            if bad is not None:
+                raise ArchiveError(f"{self.path}, line {bad}: not a result row; is this a file "
+                                   "cloudatlas predict wrote?")
             try:
                 row = json.loads(line)
-            except ValueError:
-                if n == len(lines):  # a power cut can leave a last line of garbage
-                    break
-                raise ArchiveError(f"{self.path}, line {n}: not a result row; is this a file "
-                                   "cloudatlas predict wrote?") from None
+            except ValueError:  # a power cut can leave a last line of garbage: fatal only if more follow
+                bad = n
+                continue
             if not isinstance(row, dict) or list(row) != self.columns:
                 raise self._mismatch(list(row) if isinstance(row, dict) else [])
             done.add(row["file"])
-            good += len(line) + 1
+            good += len(line)
         _cut(self.path, good)
         return done
 
@@ -195,17 +203,15 @@ class CsvWriter(ResultWriter):
     """A header line, then one record per photo; an empty field is a null."""
 
     def recover(self) -> set[str]:
-        try:
-            text = self.path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError:
-            raise ArchiveError(f"{self.path}: not a UTF-8 CSV file cloudatlas predict wrote.") from None
-        pieces = text.split("\n")
-        consumed = [0]  # characters of ``text`` the reader has taken, at each record's end
+        consumed = [0]  # bytes the reader has taken, at each record's end
 
         def lines():
-            for i, piece in enumerate(pieces[:-1]):  # the last piece has no newline: torn or empty
-                consumed[0] += len(piece) + 1
-                yield piece + "\n"
+            for line in _complete_lines(self.path):
+                consumed[0] += len(line)
+                try:
+                    yield line.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise ArchiveError(f"{self.path}: not a UTF-8 CSV file cloudatlas predict wrote.") from None
 
         done, good, header = set(), 0, None
         for record in _records(csv.reader(lines(), strict=True)):
@@ -219,7 +225,7 @@ class CsvWriter(ResultWriter):
                 raise ArchiveError(f"{self.path}: a record with {len(record)} fields instead of "
                                    f"{len(self.columns)}; is this a file cloudatlas predict wrote?")
             good = consumed[0]
-        _cut(self.path, len(text[:good].encode("utf-8")))
+        _cut(self.path, good)
         return done
 
     def start(self) -> None:
