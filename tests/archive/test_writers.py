@@ -107,12 +107,13 @@ def test_parquet_parts_left_by_a_kill_are_read_on_resume_and_merged(tmp_path):
     writer.flush()  # then the process dies: no close, no merge
     assert not out.exists() and len(list((tmp_path / "r.parquet.parts").glob("part-*.parquet"))) == 2
     (tmp_path / "r.parquet.parts" / ".part-000002.tmp").write_bytes(b"PAR1 half a file")  # killed mid-part
+    (tmp_path / ".r.parquet.tmp").write_bytes(b"PAR1 half a merge")  # a second Ctrl-C during the merge
     assert read_results(tmp_path / "r.parquet.parts") == rows(0, 8)  # readable as it is, too
     with open_writer(out, LABELS, resume=True) as writer:
         assert writer.done == {r["file"] for r in rows(0, 8)}
         writer.write(rows(8, 2))
     assert read_results(out) == rows(0, 10)
-    assert not (tmp_path / "r.parquet.parts").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.parquet"]
 
 
 def test_parquet_parts_already_merged_before_a_kill_are_not_counted_twice(tmp_path):

@@ -279,8 +279,9 @@ class ParquetWriter(ResultWriter):
     def recover(self) -> set[str]:
         done = set(self._files(self.path)) if self.path.exists() else set()
         merged = set(done)
-        for stale in self.parts.glob(".part-*.tmp"):  # a part a kill stopped before its rename
-            stale.unlink()
+        stale = [*self.parts.glob(".part-*.tmp"), self._merging()]  # a kill stopped them before their rename
+        for tmp in stale:
+            tmp.unlink(missing_ok=True)
         for part in self._part_files():
             files = self._files(part)
             if merged and merged.issuperset(files):  # merged, then killed before the clean-up
@@ -291,6 +292,9 @@ class ParquetWriter(ResultWriter):
             done.update(files)
             self._next = max(self._next, int(part.stem.split("-")[1]) + 1)
         return done
+
+    def _merging(self) -> Path:
+        return self.path.with_name(f".{self.path.name}.tmp")
 
     def _part_files(self) -> list[Path]:
         return sorted(self.parts.glob("part-*.parquet")) if self.parts.is_dir() else []
@@ -326,7 +330,7 @@ class ParquetWriter(ResultWriter):
         parts = self._part_files()
         if parts or not self.path.exists():
             sources = ([self.path] if self.path.exists() else []) + parts
-            tmp = self.path.with_name(f".{self.path.name}.tmp")
+            tmp = self._merging()
             self._write_durably(tmp, self._batches(sources))
             os.replace(tmp, self.path)
             _fsync_dir(self.path.parent)

@@ -48,7 +48,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     archive.add_argument("--resume", action="store_true",
                          help="skip the photos --out already holds and add the rest (after an interrupted run)")
     archive.add_argument("--workers", type=_at_least_one, default=None, metavar="N",
-                         help="worker processes (default: one per core)")
+                         help="worker processes (default: one per core; 1 works in this process, its threads "
+                              "decoding while the network runs)")
     archive.add_argument("--ray", metavar="ADDRESS",
                          help="run on the Ray cluster at ADDRESS (host:port, or 'auto' for the one this machine "
                               "belongs to); needs pip install 'cloudatlas[ray]'")
