@@ -51,8 +51,9 @@ def wait_until(check, timeout: float = 30.0) -> None:
 
 
 def in_view(page, selector) -> bool:
+    """Wholly inside the viewport (give or take the sub-pixel a scroll into view may leave)."""
     box = page.eval_on_selector(selector, "e => { const r = e.getBoundingClientRect(); return [r.top, r.bottom]; }")
-    return box[0] >= 0 and box[1] <= page.viewport_size["height"] and box[1] > box[0]
+    return box[0] >= -1 and box[1] <= page.viewport_size["height"] + 1 and box[1] > box[0]
 
 
 def photo_shown(page, slot_of: str) -> bool:
@@ -61,7 +62,7 @@ def photo_shown(page, slot_of: str) -> bool:
         const img = document.querySelector(sel + ' .photo-slot #thumb-img');
         if (!img || !img.complete || !img.naturalWidth) return false;
         const r = img.getBoundingClientRect();
-        return r.width > 40 && r.top >= 0 && r.bottom <= innerHeight;
+        return r.width > 40 && r.top >= -1 && r.bottom <= innerHeight + 1;
     }""", slot_of)
 
 

@@ -1,6 +1,7 @@
 """Live sky in real headless Chromium with a fake camera: the camera films CCSN test photos of one
 clear-cut genus (a .y4m video this test writes), the page classifies the live view on the device
-and names that genus; a tap keeps the answer."""
+and names that genus; "Say it" reads the settled answer aloud; a tap keeps the answer, shown with
+the frame it was given for."""
 import csv
 
 import numpy as np
@@ -8,6 +9,15 @@ import pytest
 from PIL import Image
 
 from ..conftest import CHROMIUM, CHROMIUM_ARGS
+from .phone_helpers import axe_violations, photo_shown
+
+# The browser's speech synthesis, recorded: headless Chromium has no voices to hear.
+SPEECH = """
+    window.spoken = [];
+    const synth = { speak: (u) => window.spoken.push({text: u.text, lang: u.lang}), cancel: () => {},
+                    getVoices: () => [], speaking: false };
+    Object.defineProperty(window, 'speechSynthesis', { value: synth, configurable: true });
+"""
 
 pytestmark = pytest.mark.browser
 
@@ -94,6 +104,7 @@ def test_live_mode_names_the_genus_the_camera_sees_and_a_tap_keeps_it(camera_bro
     genus, _ = filmed_genus
     name = classifier.names[classifier.labels.index(genus)]
     context = camera_browser.new_context(viewport={"width": 390, "height": 844})
+    context.add_init_script(SPEECH)
     context.grant_permissions(["camera"])
     requests = []
     context.on("request", lambda r: requests.append(r.url))
@@ -116,12 +127,30 @@ def test_live_mode_names_the_genus_the_camera_sees_and_a_tap_keeps_it(camera_bro
     assert fps > 0.5
     page.screenshot(path=str(artifacts_dir / "web-live.png"), full_page=True)
 
+    # "Say it": the settled answer, read aloud once (not again while it holds)
+    assert page.is_visible("#say-it")
+    page.check("#say-it")
+    page.wait_for_function("() => window.spoken.length > 0", timeout=30_000)
+    spoken = page.evaluate("window.spoken")[0]
+    assert name in spoken["text"].lower() and spoken["text"] == page.inner_text("#live-label")
+    assert spoken["lang"] == "en"
+    page.wait_for_timeout(3000)
+    assert [s["text"] for s in page.evaluate("window.spoken")].count(spoken["text"]) == 1
+    assert axe_violations(page) == []
+    page.screenshot(path=str(artifacts_dir / "web-live-say-it.png"))
+
     page.click("#live-freeze")  # the tap
     page.wait_for_selector("#result:not([hidden])", timeout=30_000)
     answer = page.evaluate("window.cloudatlas.lastAnswer")
     assert answer["predictions"][0]["label"] == genus and answer["where"] == "device"
     assert name in page.inner_text("#top-name").lower()
     assert page.is_hidden("#live") and page.is_visible("#thumb-img")
+    page.wait_for_function("() => document.getElementById('thumb-img').naturalWidth > 0")
+    assert photo_shown(page, "#result")  # the kept frame, in view with its answer
+    page.evaluate("window.cloudatlas.saved")
+    kept = page.evaluate("async () => (await (await import('/static/js/history.js')).list())[0]")
+    assert kept["top"][0]["label"] == genus and kept["thumb"] is not None
+    page.screenshot(path=str(artifacts_dir / "web-live-kept.png"))
     assert page.evaluate("document.getElementById('live-video').srcObject") is None  # camera released
     assert not [u for u in requests if "/api/v1/classify" in u]
     context.close()
