@@ -194,3 +194,19 @@ def test_distinct_pairs_count_the_pairs_of_files_they_stand_for(tmp_path, cache_
     files = sorted(sha)
     other_bytes = sum(1 for a in range(5) for b in range(a + 1, 5) if sha[files[a]] != sha[files[b]])
     assert report.n_near_duplicate_pairs == other_bytes == 10 - 3  # all pairs but the copies' own
+
+
+def test_a_photo_with_a_garbage_exif_block_is_a_good_photo_to_audit_and_predict(tmp_path, cache_env, ccsn_dir):
+    """A valid JPEG with 'Exif\\0\\0XX' was 'unreadable' to the audit and the cleaner (their most
+    suspicious class, inviting its deletion) and exit 1 from predict."""
+    from ..core.hostile import jpeg_with_exif
+
+    root = tmp_path / "set"
+    photo = sorted((ccsn_dir / "Cu").glob("*.jpg"))[0]
+    copy_photo(photo, root / "Cu" / photo.name)
+    damaged = root / "Cu" / "damaged-exif.jpg"
+    damaged.write_bytes(jpeg_with_exif(photo.read_bytes(), b"XX"))
+    report = audit(root, progress=False)
+    assert report.unreadable == [] and [g.files for g in report.near_duplicates] == [
+        sorted([f"Cu/{photo.name}", "Cu/damaged-exif.jpg"])]
+    assert main(["predict", str(damaged)]) == 0

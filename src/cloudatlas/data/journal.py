@@ -113,6 +113,13 @@ def folder_parts(rel: str) -> tuple[str, ...] | None:
     return parts[:-1] if parts else None
 
 
+def _remove_folders(folders: list[Path]) -> None:
+    """Remove the folders a change that did not happen made, innermost first, if they are empty."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
+
+
 def _write_all(fd: int, data: bytes) -> None:
     while data:
         data = data[os.write(fd, data):]
@@ -292,9 +299,7 @@ class Journal:
         try:
             dest = move_no_clobber(src, dest_folder, name)
         except OSError as err:
-            for folder in new_folders:  # innermost first: the folders this attempt made, empty
-                with contextlib.suppress(OSError):
-                    os.rmdir(folder)
+            _remove_folders(new_folders)
             raise JournalError(f"{printable(self.rel(src))} could not be moved ({err.strerror or err}); "
                                f"nothing changed.") from None
         entry = Entry(self._next_id(), op, self.rel(src), self.rel(dest), _now(), **extra)
@@ -302,9 +307,7 @@ class Journal:
             self._append(entry)
         except OSError as err:
             move_no_clobber(dest, src.parent, src.name)  # an unjournaled change would not be undoable
-            if "created" in extra:
-                with contextlib.suppress(OSError):
-                    os.rmdir(dest_folder)  # the folder this change made, empty again
+            _remove_folders(new_folders)
             raise JournalError(f"The journal {self.path} cannot be written ({err.strerror or err}); "
                                f"the change was reversed.") from None
         return entry
