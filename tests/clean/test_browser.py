@@ -128,3 +128,35 @@ def test_another_page_in_the_browser_cannot_change_files(page, review_set):
                 page.evaluate("document.getElementById('f').submit()")
             assert '"error":"forbidden"' in page.content()
         assert files(review_set) == original
+
+
+def test_the_cleaner_speaks_through_the_api_client_it_shares_with_the_phone_page(page, review_set):
+    """The cleaner's script is ES modules; its requests and their failures go through the one API
+    client of the phone page (fetch + the JSON error format {status, error, message}), served by
+    both apps from the same file."""
+    from pathlib import Path
+
+    import httpx
+
+    shared = Path(__file__).resolve().parents[2] / "src" / "cloudatlas" / "server" / "static" / "shared" / "api.js"
+    with live_server(create_app(review_set, find_issues=False)) as url:
+        served = httpx.get(url + "/static/shared/api.js")
+        assert served.status_code == 200 and served.text == shared.read_text()
+        assert served.headers["content-type"].startswith("text/javascript")
+        page.goto(url)
+        page.wait_for_selector("body[data-ready='1']")
+        assert page.evaluate("document.querySelector('script[src]').type") == "module"
+        assert page.evaluate("async () => typeof (await import('/static/shared/api.js')).request") == "function"
+
+        # the server's sentence from a refusal, shown as an error
+        refusal = {"status": 409, "error": "not_done", "message": "Cu/broken.jpg was changed on disk meanwhile."}
+        page.route("**/api/items/*/keep", lambda route: route.fulfill(status=409, json=refusal))
+        card(page, "Cu/broken.jpg").locator("button.keep").click()
+        page.wait_for_selector("#message.error")
+        assert page.inner_text("#message") == refusal["message"]
+        # a server that cannot be reached: the client's one sentence for it
+        page.unroute("**/api/items/*/keep")
+        page.route("**/api/items/*/keep", lambda route: route.abort("connectionrefused"))
+        card(page, "Cu/Cu-N001-copy.jpg").locator("button.keep").click()
+        page.wait_for_function("() => document.getElementById('message').textContent.includes('Could not reach')")
+        assert "error" in page.get_attribute("#message", "class")

@@ -134,6 +134,9 @@ def create_app(data_dir: str | Path, review: Review | None = None, model: str | 
     # No other site may frame the page (a near-invisible frame, a click and 'd' deleted a photo).
     app.add_middleware(SecurityHeaders, csp=CLEANER_CSP, everywhere=True)
     app.add_middleware(HeadAsGet)
+    # The API client the cleaner's script shares with the phone page (fetch + the JSON error shape).
+    shared = Path(str(resources.files("cloudatlas.server") / STATIC / "shared"))
+    app.mount("/static/shared", StaticFiles(directory=shared), name="shared")
     app.mount("/static", StaticFiles(directory=_static_dir()), name="static")
 
     def state() -> dict:
