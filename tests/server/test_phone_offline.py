@@ -1,6 +1,6 @@
-"""Offline and installable: after one visit the page, the runtime and the model are cached by the
-service worker and the page answers with the server gone; a new model replaces the cached one;
-the manifest lets a phone add the page to its home screen."""
+"""Offline and installable: after one visit the page is cached by the service worker and the model
+and the runtime by the model's worker, and the page answers with the server gone; a new model
+replaces the cached one; the manifest lets a phone add the page to its home screen."""
 import hashlib
 import json
 
@@ -28,6 +28,11 @@ def test_the_model_description_matches_the_model_file(client, classifier):
     assert set(info["outputs"]) == classifier.outputs
     assert info["sha256"] == sha256(classifier.path) and info["bytes"] == classifier.path.stat().st_size
     assert info["url"] == f"/model.onnx?v={info['sha256'][:12]}"
+    # the runtime's binary: what comes down (gzip) and what it is decompressed, keyed by its hash
+    runtime = info["runtime"]
+    assert runtime["url"] == f"/static/vendor/ort/ort-wasm-simd-threaded.wasm?v={runtime['sha256'][:12]}"
+    assert runtime["bytes"] < runtime["decoded_bytes"] / 2
+    assert info["thresholds"] == classifier.thresholds and set(info["levels"]) == {"high", "middle", "low"}
 
 
 def test_the_model_file_has_a_strong_etag_and_is_immutable_under_its_hash(client, classifier):
@@ -52,9 +57,12 @@ def test_the_runtime_is_served_compressed_and_the_worker_knows_this_build(client
     build = json.loads(sw.text.split("\n", 1)[0].removeprefix("const BUILD = ").rstrip(";"))
     info = client.get("/api/v1/model").json()
     assert build["model"] == {"url": info["url"], "sha256": info["sha256"]}
-    for url in ["/", "/static/js/main.js", "/static/js/worker.js", "/static/vendor/ort/ort-wasm-simd-threaded.wasm",
+    assert build["runtime"] == {"sha256": info["runtime"]["sha256"]}
+    for url in ["/", "/static/js/main.js", "/static/js/worker.js", "/static/shared/api.js",
                 "/static/vendor/ort/ort.wasm.bundle.min.mjs", "/api/v1/model", "/api/v1/labels"]:
         assert url in build["shell"]
+    # the large binary is not downloaded on install: the model's worker stores it, only if it is used
+    assert not [u for u in build["shell"] if u.endswith(".wasm") or u.startswith("/model.onnx")]
     for url in build["shell"]:
         assert client.get(url).status_code == 200, url
 
@@ -93,6 +101,8 @@ def test_after_one_visit_the_page_works_with_the_network_off(browser, classifier
         page.goto(url + "/")
         wait_until_offline_ready(page)
         assert model_caches(page) == [f"cloudatlas-model-{sha256(classifier.path)[:12]}"]
+        runtime = httpx.get(url + "/api/v1/model").json()["runtime"]
+        assert f"cloudatlas-runtime-{runtime['sha256'][:12]}" in page.evaluate("caches.keys()")
     # the server is gone, and the browser is told it is offline too
     context.set_offline(True)
     page.reload()
