@@ -210,3 +210,16 @@ def test_a_photo_with_a_garbage_exif_block_is_a_good_photo_to_audit_and_predict(
     assert report.unreadable == [] and [g.files for g in report.near_duplicates] == [
         sorted([f"Cu/{photo.name}", "Cu/damaged-exif.jpg"])]
     assert main(["predict", str(damaged)]) == 0
+
+
+def test_auditing_a_writable_folder_writes_nothing_into_it(planted, cache_env):
+    """Reading tools keep their hashes in the user cache: a writable data set stays as it was."""
+    root, _ = planted
+
+    def snapshot():
+        return sorted((p.relative_to(root).as_posix(), p.stat().st_mtime_ns) for p in root.rglob("*"))
+
+    before = snapshot()
+    audit(root, progress=False)
+    photo_groups(root, scan_folder(root))
+    assert snapshot() == before and any(cache_env.rglob("hashes.json"))
