@@ -176,3 +176,11 @@ def test_the_page_of_2000_identical_photos_is_quick_and_names_a_few_copies_each(
     duplicate = next(p for p in copy["problems"] if p["kind"] == "duplicate")
     assert len(duplicate["related"]) == 10 and duplicate["message"].endswith("and 1990 more")
     assert seconds < 5, seconds
+
+
+# -- 17. a port no server can listen on ---------------------------------------------------------------
+def test_clean_with_a_port_out_of_range_is_one_line_and_exit_2(review_set, capsys):
+    from cloudatlas.cli import main
+
+    assert main(["clean", "--data", str(review_set), "--port", "99999", "--no-browser", "--no-issues"]) == 2
+    assert capsys.readouterr().err == "error: --port 99999: a port is a number from 1 to 65535.\n"
