@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DataError
+from ..errors import DataError, JournalError
 from ..imageio import is_image_file
 from ..labels import canonical_label
 from .hashes import photo_groups
@@ -124,7 +124,11 @@ def _journal_moves(root: Path) -> dict[str, str]:
 
     if not journal_path(root).exists():
         return {}
-    return Journal(root).moved_from()
+    try:
+        return Journal(root).moved_from()
+    except JournalError as err:  # reading a data set never fails on its cleaner's journal
+        log.warning("%s; photos moved by the cleaner may be left out of split.csv's parts.", err)
+        return {}
 
 
 def group_split(samples: list[Sample], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import json
 import os
 import random
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..cache import user_cache_dir
 from ..config import Recipe, dumps, qualify
 from ..data.assemble import AssembledData, SourcedSample, assemble
 from ..errors import ConfigError, DataError, RunExists
@@ -281,11 +283,10 @@ class Trainer:
             if all(not s.soft for s in learn_from) and np.all(weights == 1):
                 return Targets(labelled.argmax(1), {})
             return Targets((labelled * weights[:, None]).astype(np.float32), {})
-        teacher, oof, report = self._teach(learn_from, judge)
+        oof, probs, report = self._teach(learn_from, judge)
         mixed = ((1 - distill.alpha) * labelled + distill.alpha * oof) * weights[:, None]
         transfer = self.data.transfer
         if transfer:
-            probs = teacher.predict_proba(self._take(transfer))
             mask = np.stack([s.allowed_mask(labels) for s in transfer])
             probs = probs * mask  # a coarse label: only the genera of its group
             probs /= np.maximum(probs.sum(1, keepdims=True), 1e-12)
@@ -297,20 +298,38 @@ class Trainer:
         idx = [self.index[s.id] for s in samples]
         return {k: v[idx] for k, v in self.features.items()}
 
-    def _teach(self, learn_from: list[SourcedSample], judge: dict[str, list[SourcedSample]]):
-        """Fit the teacher on ``learn_from``: out-of-fold targets for them, and accuracy on each
-        part of ``judge``."""
-        labels = self.data.labels
+    def _teach(self, learn_from: list[SourcedSample], judge: dict[str, list[SourcedSample]]
+               ) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Fit the teacher on ``learn_from``: its out-of-fold probabilities for them, its
+        probabilities for the transfer photos, and its accuracy on each part of ``judge``.
+
+        Kept on disk under a key of everything they depend on (the features themselves included),
+        so another student from the same teacher (other epochs, another mix) fits no teacher again."""
+        labels, transfer = self.data.labels, self.data.transfer
         y = _label_targets(learn_from, labels)
         w = np.array([s.weight for s in learn_from], dtype=np.float32)
+        judged = [s for samples in judge.values() for s in samples]
+        digest = hashlib.sha256(json.dumps([dataclasses.asdict(self.recipe.teacher), labels, self.recipe.data.split_seed,
+                                            [s.group for s in learn_from], {k: [s.id for s in v] for k, v in judge.items()},
+                                            [s.id for s in transfer]]).encode())
+        for array in (y, w, *self._take(learn_from + transfer + judged).values()):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        path = user_cache_dir("teacher") / f"{digest.hexdigest()[:24]}.npz"
+        if path.exists():
+            with np.load(path, allow_pickle=False) as z:
+                print(f"using the cached teacher targets: {path}", file=sys.stderr)
+                return z["oof"], z["transfer"], json.loads(str(z["report"]))
         teacher = Teacher(self.recipe.teacher, labels)
         oof = teacher.out_of_fold(self._take(learn_from), y, w, [s.group for s in learn_from],
                                   seed=self.recipe.data.split_seed)
         teacher.fit(self._take(learn_from), y, w)
+        probs = teacher.predict_proba(self._take(transfer)) if transfer else np.zeros((0, len(labels)), np.float32)
         report = {name: classification_report(self._indices(samples),
                                               teacher.predict_proba(self._take(samples)).argmax(1), labels).brief()
                   for name, samples in judge.items() if samples}
-        return teacher, oof, report
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, oof=oof, transfer=probs, report=json.dumps(report))
+        return oof, probs, report
 
     # -- the model file ---------------------------------------------------------------------------
     def _export(self, learner: Learner, best_epoch: int, valid: ClassificationReport, targets: Targets,
