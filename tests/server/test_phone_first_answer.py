@@ -102,3 +102,12 @@ def test_a_return_visit_reads_the_model_from_this_device_and_starts_it_without_a
         assert app.count("/model.onnx") == downloads == 1
         assert app.count("/static/vendor/ort/ort-wasm-simd-threaded.wasm") == 1
         context.close()
+
+
+def test_the_page_says_how_much_a_first_visit_downloads_before_any_script_runs(client):
+    """On a slow link the scripts arrive seconds after the first paint; the page itself says the size."""
+    info = client.get("/api/v1/model").json()
+    total = info["bytes"] + info["runtime"]["bytes"]
+    page = client.get("/").text
+    assert f"Getting the model ready for this device: {megabytes(total)} to download, once" in page
+    assert '<link rel="preload" href="/api/v1/model" as="fetch"' in page

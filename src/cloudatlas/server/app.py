@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -31,7 +31,7 @@ from .errors import error_payload, install_error_handlers
 from .head import HeadAsGet
 from .headers import SecurityHeaders
 from .deps import Service
-from .pwa import pwa_router
+from .pwa import page_response, pwa_router
 from .schemas import ClassifyResponse, ErrorResponse, HealthResponse, LabelsResponse
 from .service import ClassifierService, ServiceSettings
 from .uploads import FIELD, read_photo_upload
@@ -92,8 +92,8 @@ def api_router(static: Path) -> APIRouter:
                               labels=len(service.classifier.labels))
 
     @router.get("/", include_in_schema=False)
-    async def index() -> FileResponse:
-        return FileResponse(static / "index.html", media_type="text/html")
+    async def index(service: Service) -> HTMLResponse:
+        return page_response(static, service)  # the page, saying how much its model downloads
 
     return router
 

@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from ..cache import file_sha256 as sha256_of_file
 from ..labels import LEVELS
@@ -74,6 +74,19 @@ def model_file(service: ClassifierService, static: Path) -> ModelFile:
                      cloud_threshold=clf.gate_threshold, clear_sky_threshold=clf.clear_threshold,
                      thresholds=clf.thresholds, levels={k: list(v) for k, v in LEVELS.items()},
                      runtime=runtime_file(static))
+
+
+DOWNLOAD_SIZE = "<!--download-size-->"  # in index.html: where the page says how much comes down
+
+
+def page_response(static: Path, service: ClassifierService) -> HTMLResponse:
+    """The page, saying from its first paint how much a first visit downloads to run the model on
+    the device (the model and the runtime): on a slow link its scripts arrive seconds later."""
+    info = model_file(service, static)
+    size = info.bytes + (info.runtime.bytes if info.runtime else 0)
+    page = (static / "index.html").read_text(encoding="utf-8")
+    return HTMLResponse(page.replace(DOWNLOAD_SIZE, f": {size / 1e6:.1f} MB to download, once"),
+                        headers={"cache-control": REVALIDATE})
 
 
 # Served at their own URLs (/, /sw.js, /manifest.webmanifest), not under /static.

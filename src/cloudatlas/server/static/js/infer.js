@@ -55,6 +55,7 @@ export class DeviceEngine {
     this.nextId = 1;
     this.loading = null;
     this.ready = false;
+    this.waiting = 0;       // photos waiting for the model
     this.onprogress = null; // (loaded, total, fromCache) while the model and runtime arrive
   }
 
@@ -73,6 +74,9 @@ export class DeviceEngine {
       this.worker.onerror = (e) => this._failAll(new Error(e.message || "the model worker failed"));
       await this._call({ type: "load", info: this.meta });
       this.ready = true;
+      // The session's first run is its slowest: spend it on a blank input now, unless a photo is
+      // already waiting (its own run is then the first, and nothing is run twice).
+      if (!this.waiting) this._call({ type: "warm" }).catch(() => {});
     })();
     this.loading.catch(() => { // a failed load may be tried again, by a fresh worker
       this.loading = null;
@@ -83,16 +87,26 @@ export class DeviceEngine {
 
   /** A photo file -> answer; CannotDecode when this browser cannot read it. */
   async classifyFile(blob, { cam = true } = {}) {
-    const image = await decodePhoto(blob, this.meta.img_size); // while the model may still be loading
-    if (!image) throw new CannotDecode(await whyUnreadable(blob));
-    return this.classifyPixels(image, { cam });
+    this.waiting++;
+    try {
+      const image = await decodePhoto(blob, this.meta.img_size); // while the model may still be loading
+      if (!image) throw new CannotDecode(await whyUnreadable(blob));
+      return await this.classifyPixels(image, { cam });
+    } finally {
+      this.waiting--;
+    }
   }
 
   /** Decoded RGBA pixels -> answer. */
   async classifyPixels(image, { cam = true } = {}) {
-    await this.load();
-    const out = await this._call({ type: "classify", image, cam }, [image.data.buffer]);
-    return toAnswer(this.meta, out.result);
+    this.waiting++;
+    try {
+      await this.load();
+      const out = await this._call({ type: "classify", image, cam }, [image.data.buffer]);
+      return toAnswer(this.meta, out.result);
+    } finally {
+      this.waiting--;
+    }
   }
 
   _call(message, transfer = []) {

@@ -26,10 +26,6 @@ export class LiveSky {
     this.since = 0;     // when the wording on screen first appeared
   }
 
-  static supported() {
-    return Boolean(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
-  }
-
   async start() {
     this.stream = await navigator.mediaDevices.getUserMedia({
       audio: false, video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } },

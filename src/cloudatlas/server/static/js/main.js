@@ -4,6 +4,8 @@
 //   ui.js     showing the answer       compare.js "Not sure"     live.js  live camera mode
 //   history.js / history-view.js       what the person saw, kept in this browser
 //   offline.js / ../sw.js              working offline after one visit
+// What is not needed for a first answer (history, sharing, live mode) is imported when first
+// used: on a slow first visit every module is a request the page waits for.
 //
 // The photo never leaves the device unless the person chose the server (the footer's setting)
 // or said yes for this photo: when this browser cannot read it, cannot run the model, or the
@@ -13,19 +15,17 @@ import { toggleShowAll } from "./bars.js";
 import { setGenera, setReferences } from "./cards.js";
 import { whenChosen } from "./compare.js";
 import { $, megabytes } from "./dom.js";
-import * as history from "./history.js";
-import * as historyView from "./history-view.js";
 import { API, CannotDecode, DeviceEngine, ServerEngine, worded } from "./infer.js";
 import { wireInstall } from "./install.js";
-import { LiveSky } from "./live.js";
 import { registerServiceWorker, serviceWorkerSettled } from "./offline.js";
-import { currentPlace } from "./place.js";
 import { failProgress, finishProgress, hideProgress, showProgress, startProgress } from "./progress.js";
-import { share } from "./share.js";
-import { snapshots } from "./snapshot.js";
 import { notAPhoto } from "./sniff.js";
-import { Speaker } from "./speech.js";
 import * as ui from "./ui.js";
+
+const history = () => import("./history.js");
+const historyView = () => import("./history-view.js").then((view) => { view.wire(); return view; });
+const canFilm = () => Boolean(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
+const canSpeak = () => "speechSynthesis" in window && "SpeechSynthesisUtterance" in window;
 
 const SETTING = "cloudatlas.useServer";
 const useServerBox = $("use-server");
@@ -36,9 +36,9 @@ window.cloudatlas = state;
 
 registerServiceWorker();
 wireInstall();
-historyView.wire();
 const server = new ServerEngine();
-const speaker = new Speaker();
+let speaker = null;       // "Say it", made with live mode
+let views = null;         // the History view, once opened
 let device = null;        // DeviceEngine once the model's description has arrived
 let deviceFailed = false; // the runtime could not start here: each photo then asks before it is sent
 let photo = null;         // {blob, url} of the photo on screen
@@ -100,7 +100,7 @@ function useDevice() {
 
 function updateEngine() {
   state.engine = useDevice() ? "device" : "server";
-  $("live-start").hidden = !(useDevice() && LiveSky.supported());
+  $("live-start").hidden = !(useDevice() && canFilm());
 }
 
 useServerBox.addEventListener("change", () => {
@@ -216,9 +216,10 @@ async function show(answer, note = "") {
 /** Keep the answer in the history, with small copies of its photo and, if allowed, the place. */
 async function remember(answer, blob) {
   try {
+    const [log, { snapshots }, { currentPlace }] = await Promise.all([history(), import("./snapshot.js"), import("./place.js")]);
     const [{ thumb, photo: small }, place] = await Promise.all([
       blob ? snapshots(blob) : { thumb: null, photo: null }, currentPlace()]);
-    answer.historyId = await history.add(history.entryOf(answer, { thumb, photo: small, place }));
+    answer.historyId = await log.add(log.entryOf(answer, { thumb, photo: small, place }));
     return answer.historyId;
   } catch (err) {
     console.warn("the answer could not be kept in the history", err);
@@ -231,12 +232,13 @@ whenChosen(async (label) => {
   if (!answer) return;
   ui.showChoice(label);
   const id = answer.historyId ?? (await state.saved);
-  if (id != null) state.saved = history.update(id, { choice: label }).then(() => id);
+  if (id != null) state.saved = history().then((log) => log.update(id, { choice: label })).then(() => id);
 });
 
 $("share").addEventListener("click", async () => {
   const answer = ui.currentAnswer();
   if (!answer) return;
+  const { share } = await import("./share.js");
   const outcome = await share(answer, photo && photo.blob);
   $("share-note").textContent = {
     shared: "Shared.", copied: "The answer and a link are copied: paste them where you like.",
@@ -249,7 +251,9 @@ async function startLive() {
   ui.resetAnswer();
   ui.setStatus("Opening the camera…", true);
   try {
-    await device.load();
+    const [{ LiveSky }, { Speaker }] = await Promise.all([import("./live.js"), import("./speech.js"), device.load()]);
+    speaker ??= new Speaker();
+    speaker.set($("say-it").checked);
     state.live = new LiveSky(device, {
       video: $("live-video"), label: $("live-label"), rate: $("live-rate"), onSettled: (text) => speaker.say(text),
     });
@@ -283,8 +287,8 @@ function stopLive() {
   $("drop").hidden = false;
 }
 
-$("say-it-switch").hidden = !Speaker.supported();
-$("say-it").addEventListener("change", (e) => speaker.set(e.target.checked));
+$("say-it-switch").hidden = !canSpeak();
+$("say-it").addEventListener("change", (e) => speaker?.set(e.target.checked));
 $("live-start").addEventListener("click", startLive);
 $("live-freeze").addEventListener("click", freezeLive);
 $("live-video").addEventListener("click", freezeLive);
@@ -292,8 +296,8 @@ $("live-stop").addEventListener("click", () => { stopLive(); ui.setStatus(""); $
 
 // -- views: the answer, the history, a shared genus -----------------------------------------------
 function route() {
-  if (location.hash === "#history") historyView.open();
-  else historyView.close();
+  if (location.hash === "#history") (views ??= historyView()).then((view) => view.open());
+  else views?.then((view) => view.close());
   const seen = /^#seen=(\w+)$/.exec(location.hash);
   if (seen) generaReady.then(() => ui.showShared(seen[1]));
 }

@@ -8,8 +8,6 @@ export class Speaker {
     this.last = "";
   }
 
-  static supported() { return supported(); }
-
   set(on) {
     this.on = on && supported();
     if (!this.on) window.speechSynthesis?.cancel();

@@ -1,10 +1,10 @@
 // The model on the device: onnxruntime-web (WebAssembly) in a worker, so the page stays responsive
-// while a photo is classified. Messages in: load, classify; out: progress, ready, result, error.
+// while a photo is classified. Messages in: load, warm, classify; out: progress, ready, result, error.
 //
 // "load" is sent as soon as the page knows the model (not on the first photo): the worker
-// downloads or reads the model and the runtime, starts the session and runs it once on a blank
-// input, so that the first real photo gets the speed of the second (the first run of a session
-// pays for memory and compiled code).
+// downloads or reads the model and the runtime and starts the session. "warm" runs it once on a
+// blank input, so that the first real photo gets the speed of the second (the first run of a
+// session pays for memory and compiled code). Messages are handled one at a time, in order.
 import { modelInput } from "./preprocess.js";
 import { heatmapPixels } from "./heatmap.js";
 import { modelCache, runtimeCache, storedBytes } from "./stored.js";
@@ -46,8 +46,11 @@ async function load({ info, id }) {
     executionProviders: ["wasm"], graphOptimizationLevel: "all",
   });
   meta = info;
-  const warm = await run(new Uint8Array(meta.img_size * meta.img_size * 3), true); // the warm-up run
-  for (const t of Object.values(warm)) t.dispose?.();
+}
+
+async function warm() {
+  const out = await run(new Uint8Array(meta.img_size * meta.img_size * 3), true);
+  for (const t of Object.values(out)) t.dispose?.();
 }
 
 async function run(pixels, cam) {
@@ -80,11 +83,14 @@ async function classify({ image, cam }) {
   return result;
 }
 
-self.onmessage = async ({ data }) => {
+async function handle(data) {
   try {
     if (data.type === "load") {
       await load(data);
       self.postMessage({ type: "ready", id: data.id });
+    } else if (data.type === "warm") {
+      await warm();
+      self.postMessage({ type: "warm", id: data.id });
     } else if (data.type === "classify") {
       const result = await classify(data);
       const transfer = [result.probabilities.buffer];
@@ -94,4 +100,7 @@ self.onmessage = async ({ data }) => {
   } catch (err) {
     self.postMessage({ type: "error", id: data.id, message: String((err && err.message) || err) });
   }
-};
+}
+
+let queue = Promise.resolve(); // one session, one run at a time
+self.onmessage = ({ data }) => { queue = queue.then(() => handle(data)); };
