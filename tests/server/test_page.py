@@ -227,3 +227,45 @@ def test_the_camera_input_is_not_in_the_tab_order_where_its_button_is_hidden(app
         page.keyboard.press("Tab")
         seen.append(page.evaluate("document.activeElement.id || document.activeElement.tagName"))
     assert "photo" in seen and "camera" not in seen
+
+
+def test_the_page_words_answers_by_the_thresholds_the_model_sends(page, server, artifacts_dir):
+    """No cut-off of the page's own: with other measured thresholds in /api/v1/model, the same
+    numbers are worded otherwise, exactly as Python's rule words them; the level comes first when
+    the genus is unsure and the level is not."""
+    import httpx
+
+    from cloudatlas.inference import confidence_of, headline, levels_of
+
+    from .phone_helpers import LABELS, answer_for, fulfil_with
+
+    meta = httpx.get(server + "/api/v1/model").json()
+    meta["thresholds"] = {"genus": {"very_likely": 0.6, "likely": 0.35}, "level": {"very_likely": 0.8, "likely": 0.6}}
+    page.route("**/api/v1/model", fulfil_with(meta))
+    page.add_init_script(USE_SERVER)
+    page.goto(server + "/")
+    cases = {"very": {"Cu": 0.65}, "likely": {"Cu": 0.4, "Sc": 0.3}, "level-first": {"Sc": 0.3, "St": 0.28, "Cu": 0.25}}
+    for state, probs in cases.items():
+        answer = answer_for("cloud", probs)
+        page.unroute("**/api/v1/classify*")
+        page.route("**/api/v1/classify*", fulfil_with(answer))
+        page.evaluate("window.cloudatlas.lastAnswer = null")
+        page.set_input_files("#photo", files=[{"name": "sky.jpg", "mimeType": "image/jpeg", "buffer": _jpeg((200, 150))}])
+        page.wait_for_function("() => window.cloudatlas.lastAnswer !== null")
+        shown = page.evaluate("window.cloudatlas.lastAnswer")
+        ranked = [(p["label"], p["probability"]) for p in answer["predictions"]]
+        p_by_label = dict(ranked)
+        confidence = confidence_of(ranked[0][1], meta["thresholds"]["genus"])
+        levels = levels_of(LABELS, [p_by_label[c] for c in LABELS])
+        level_confidence = confidence_of(levels[0].probability, meta["thresholds"]["level"])
+        assert shown["confidence"] == confidence and shown["level_confidence"] == level_confidence
+        assert shown["headline"] == headline("cloud", ranked, confidence, levels, level_confidence)
+        if state == "very":
+            assert page.inner_text("#confidence-word") == "Very likely"  # 65 %: "very likely" by these thresholds
+        elif state == "likely":
+            assert page.inner_text("#confidence-word") == "Likely"
+        else:
+            assert page.inner_text("#top-name") == "A low cloud: stratocumulus or stratus?"
+            labels = page.locator("#compare > li").evaluate_all("lis => lis.map(li => li.dataset.label)")
+            assert labels[:2] == ["Sc", "St"] and set(labels) <= {"Sc", "St", "Cu", "Cb"}  # the low genera only
+            page.screenshot(path=str(artifacts_dir / "web-level-first.png"), full_page=True)
