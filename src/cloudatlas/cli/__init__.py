@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_module", None):
         parser.print_help()
         return 0 if not argv else 2
+    args._argv = argv  # a verb that re-runs itself (train --nproc) needs its own words
     try:
         return int(args._module.run(args) or 0)
     except KeyboardInterrupt:

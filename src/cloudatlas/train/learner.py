@@ -2,14 +2,12 @@
 
 A timm model is cut in two at ``freeze_to``: a ``lower`` part (stem + first blocks) that stays
 frozen, and an ``upper`` part that learns. With ``cache_views`` the frozen part runs once per
-augmented view up front, so each epoch costs only the upper part: on a 2-core CPU that is what
-makes high-resolution fine-tuning affordable.
+augmented view up front (``views.ViewStore``), so each epoch costs only the upper part: on a
+2-core CPU that is what makes high-resolution fine-tuning affordable.
 """
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import math
 import sys
 import time
@@ -24,10 +22,10 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from ..cache import user_cache_dir
 from ..config import StudentConfig
 from ..evaluate.metrics import classification_report
 from ..model.registry import Structure
+from . import distributed
 from .datasets import FeatureDataset, PhotoDataset, RandomFeatureCrop
 
 
@@ -100,14 +98,22 @@ class Learner:
         self.state = FitState()
         self.best_weights = copy.deepcopy(self.net.model.state_dict())
         self.amp = self.device.type == "cuda"
-        # What the frozen features depend on: set by the caller (data, recipe, augmentation seed).
-        self.cache_key: list = []
+        self.world = distributed.world()
+        distributed.share_buffers(self.net.model, parameters=True)  # every process starts from rank 0's weights
 
     # -- data --------------------------------------------------------------------------------
     def _loader(self, dataset, shuffle: bool, collate_fn=None) -> DataLoader:
+        pin = self.device.type == "cuda"
+        if shuffle and self.world.active:  # each process its shard of the epoch and its share of the batch
+            from torch.utils.data.distributed import DistributedSampler
+
+            sampler = DistributedSampler(dataset, self.world.size, self.world.rank, shuffle=True,
+                                         seed=self.config.seed, drop_last=True)
+            return DataLoader(dataset, batch_size=max(1, self.config.batch_size // self.world.size), sampler=sampler,
+                              num_workers=self.config.workers, drop_last=True, pin_memory=pin, collate_fn=collate_fn)
         return DataLoader(dataset, batch_size=self.config.batch_size, shuffle=shuffle,
                           num_workers=self.config.workers, drop_last=shuffle and len(dataset) > self.config.batch_size,
-                          pin_memory=self.device.type == "cuda", collate_fn=collate_fn)
+                          pin_memory=pin, collate_fn=collate_fn)
 
     @torch.no_grad()
     def precompute(self, dataset: PhotoDataset, views: int, desc: str) -> torch.Tensor:
@@ -126,22 +132,6 @@ class Learner:
                 bar.update(len(feats))
         bar.close()
         return out
-
-    def cached(self, dataset, views: int, desc: str) -> torch.Tensor:
-        """``precompute`` once per data set and recipe, kept on disk for later runs.
-
-        Runs of one recipe with other seeds (ensemble members) then skip the costly part."""
-        key = hashlib.sha256(json.dumps([self.cache_key, desc, views, len(dataset)]).encode()).hexdigest()[:16]
-        path = user_cache_dir("views") / f"{key}.pt"
-        if path.exists():
-            print(f"using cached {desc}: {path}", file=sys.stderr)
-            return torch.load(path, weights_only=True)
-        feats = self.precompute(dataset, views, f"caching {desc}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        torch.save(feats, tmp)
-        tmp.replace(path)
-        return feats
 
     def _lower(self, xb: torch.Tensor) -> torch.Tensor:
         xb = xb.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
@@ -213,7 +203,10 @@ class Learner:
                 if resume and resume["phase"] == phase:
                     opt.load_state_dict(resume["optimizer"])
                 resume = None
+                if hasattr(loader.sampler, "set_epoch"):
+                    loader.sampler.set_epoch(epoch_no)  # another shuffle every epoch, the same in every process
                 record = self._train_epoch(epoch_no, phase, loader, opt, sched, head_only, cached)
+                distributed.share_buffers(self.net.model)
                 record = self._validate(record, valid_ds, valid_targets, cached)
                 for name, (ds, targets) in (watch or {}).items():
                     logits = self.predict_logits(ds, cached)
@@ -225,7 +218,7 @@ class Learner:
                 if score > self.state.best_score:
                     self.state.best_score, self.state.best_epoch = score, epoch_no
                     self.best_weights = copy.deepcopy(self.net.model.state_dict())
-                if checkpoint:
+                if checkpoint and self.world.main:
                     self._save_checkpoint(checkpoint, phase, epoch_no, opt)
         self.net.model.load_state_dict(self.best_weights)
         return self.state
@@ -233,7 +226,8 @@ class Learner:
     def _train_epoch(self, epoch_no, phase, loader, opt, sched, head_only, cached) -> EpochRecord:
         self._set_mode(train=True, head_only=head_only)
         start, losses, correct, seen = time.time(), [], 0, 0
-        bar = tqdm(loader, desc=f"epoch {epoch_no} ({phase})", unit="batch", file=sys.stderr, leave=False)
+        bar = tqdm(loader, desc=f"epoch {epoch_no} ({phase})", unit="batch", file=sys.stderr, leave=False,
+                   disable=not self.world.main)
         for xb, yb in bar:
             yb = yb.to(self.device)
             if not cached:
@@ -243,6 +237,7 @@ class Learner:
             loss = self.loss(logits, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            distributed.average_gradients(self.net.model.parameters())
             opt.step()
             sched.step()
             losses.append(loss.item())
@@ -281,8 +276,9 @@ class Learner:
         record.seconds += time.time() - start
         return record
 
-    @staticmethod
-    def _print(r: EpochRecord) -> None:
+    def _print(self, r: EpochRecord) -> None:
+        if not self.world.main:
+            return
         watched = "".join(f" {name} acc {acc:.3f} |" for name, acc in r.watched.items())
         print(f"epoch {r.epoch:>3} {r.phase:<8} train loss {r.train_loss:.3f} acc {r.train_acc:.3f} | "
               f"valid loss {r.valid_loss:.3f} acc {r.valid_acc:.3f} macro-F1 {r.valid_macro_f1:.3f} |{watched} "

@@ -39,9 +39,11 @@ from ..evaluate.plots import plot_confusion_matrix, plot_curves
 from ..metadata import build_metadata
 from ..model import get_backbone
 from ..teacher import Teacher, probe_features
+from . import distributed
 from .augment import eval_transform, train_transform, whole_view_transform
 from .datasets import FeatureDataset, PhotoDataset, decode_all
 from .learner import Learner
+from .views import ViewStore
 
 RUN_FILES = ("last.pt", "refit.pt", "model.onnx")
 
@@ -103,35 +105,54 @@ class Trainer:
 
     # -- the run ----------------------------------------------------------------------------------
     def run(self) -> TrainResult:
+        self.world = distributed.start(self.cfg.device)
+        try:
+            return self._run()
+        finally:
+            distributed.stop()
+
+    def _say(self, message: str) -> None:
+        if self.world.main:  # one voice for N processes
+            print(message, file=sys.stderr, flush=True)
+
+    def _run(self) -> TrainResult:
         start = time.time()
-        self._prepare_folder()
+        main_first = distributed.main_first
+        with main_first():
+            if self.world.main:
+                self._prepare_folder()
         seed_everything(self.cfg.seed)
-        torch.set_num_threads(max(1, os.cpu_count() or 1))
-        data = self.data = assemble(self.recipe)
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // self.world.size))
+        with main_first():  # process 0 fills the hash caches, the others read them
+            data = self.data = assemble(self.recipe)
         labels = data.labels
         if len(labels) < 2:
             raise DataError("training needs photos of at least two labels.")
         if data.transfer and not self.recipe.teacher.probes:
             raise ConfigError("sources with trust = 'teacher' or 'coarse' learn the teacher's targets: "
                               "the recipe needs a [teacher] with probes")
-        print(f"data: {json.dumps(data.summary())}; {len(labels)} labels, {self.size}px, {self.cfg.arch}",
-              file=sys.stderr, flush=True)
+        self._say(f"data: {json.dumps(data.summary())}; {len(labels)} labels, {self.size}px, {self.cfg.arch}"
+                  + (f"; {self.world.size} processes" if self.world.active else ""))
         for reason, n in _left_out_counts(data.left_out).items():
-            print(f"left out ({reason}): {n}", file=sys.stderr)
+            self._say(f"left out ({reason}): {n}")
 
         everything = data.train + data.valid + data.holdout + data.transfer
         if self.recipe.teacher.probes:
             judged = everything + data.external
             self.index = {s.id: i for i, s in enumerate(judged)}
-            self.features = probe_features(self.recipe.teacher, judged, self.out.parent / "probes")
+            with main_first():
+                self.features = probe_features(self.recipe.teacher, judged, self.out.parent / "probes",
+                                               progress=self.world.main)
         images = self.images = self._decode(everything + data.external)
-        targets = self._targets(data.train, {"valid": data.valid, "holdout": data.holdout, **self._external()})
+        with main_first():
+            targets = self._targets(data.train, {"valid": data.valid, "holdout": data.holdout, **self._external()})
         if targets.teacher_report:
-            print(f"teacher: {json.dumps(targets.teacher_report)}", file=sys.stderr, flush=True)
+            self._say(f"teacher: {json.dumps(targets.teacher_report)}")
 
         # 1. Choose the epoch on validation: teacher and student learn from train only.
         learner = self._learner()
-        self.views = self._views(learner, images)
+        with main_first():  # the frozen blocks' views, computed once, by process 0
+            self.views = self._views(learner, images)
         select = data.part(self.cfg.select_on) if self.cfg.select_on != "valid" else data.valid
         select_ds = self._eval_dataset(select, learner)
         train_ds = self._train_dataset(data.train + data.transfer, targets.train, images)
@@ -143,18 +164,20 @@ class Trainer:
         student = {name: self._per_source(learner, part) for name, part in
                    (("valid", data.valid), ("holdout", data.holdout), ("external", data.external)) if part}
         report: dict = {"teacher": targets.teacher_report, "student": student}
-        print(f"student (chosen on {self.cfg.select_on}): {json.dumps(student)}", file=sys.stderr, flush=True)
+        self._say(f"student (chosen on {self.cfg.select_on}): {json.dumps(student)}")
         valid_report = self._report(learner, data.valid or select)
-        plot_confusion_matrix(valid_report.confusion_matrix, labels, self.out / "confusion_matrix.png",
-                              title="Validation confusion matrix")
-        _write_metrics(self.out / "metrics.csv", history)
-        plot_curves(history, self.out / "curves.png")
-        print(format_report(valid_report), file=sys.stderr)
+        if self.world.main:
+            plot_confusion_matrix(valid_report.confusion_matrix, labels, self.out / "confusion_matrix.png",
+                                  title="Validation confusion matrix")
+            _write_metrics(self.out / "metrics.csv", history)
+            plot_curves(history, self.out / "curves.png")
+            print(format_report(valid_report), file=sys.stderr)
 
         # 2. Refit on train + valid with the chosen number of epochs (holdout and external stay out).
         if self.recipe.distill.refit and state.best_epoch > self.cfg.freeze_epochs:
             learn_from = data.train + data.valid
-            targets = self._targets(learn_from, {"holdout": data.holdout, **self._external()})
+            with main_first():
+                targets = self._targets(learn_from, {"holdout": data.holdout, **self._external()})
             report["teacher_refit"] = targets.teacher_report
             seed_everything(self.cfg.seed + 1)
             refit_cfg = dataclasses.replace(self.cfg, epochs=state.best_epoch - self.cfg.freeze_epochs)
@@ -163,8 +186,11 @@ class Trainer:
             learner.fit(train_ds, self._eval_dataset([], learner), [], checkpoint=self.out / "refit.pt")
             report["student"]["refit"] = {name: self._per_source(learner, part) for name, part in
                                           (("holdout", data.holdout), ("external", data.external)) if part}
-            print(f"refit on train + valid: {json.dumps(report['student']['refit'])}", file=sys.stderr, flush=True)
+            self._say(f"refit on train + valid: {json.dumps(report['student']['refit'])}")
 
+        if not self.world.main:  # process 0 alone writes the model and the reports
+            return TrainResult(self.out, self.out / "model.onnx", valid_report, state.best_epoch, time.time() - start,
+                               report)
         model_path = self._export(learner, state.best_epoch, valid_report, targets, time.time() - start)
         if self.recipe.gate is not None:
             report["gate"] = self._gates(model_path)
@@ -183,7 +209,7 @@ class Trainer:
             raise RunExists(f"{out} already holds a run: pass --resume to continue it, "
                                   f"or choose another --out.")
         out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(dumps({**self.recipe.to_dict(), "world_size": 1}))
+        (out / "config.json").write_text(dumps({**self.recipe.to_dict(), "world_size": self.world.size}))
 
     def _decode(self, samples: list[SourcedSample]) -> dict[str, object]:
         """Every photo decoded once (shrunk, with room for crops); unreadable ones leave the parts."""
@@ -201,10 +227,7 @@ class Trainer:
         cfg = cfg or self.cfg
         weights = None if cfg.weights in (None, "none") else cfg.weights
         model = self.spec.create(len(self.data.labels), weights=weights, drop_rate=cfg.drop_rate)
-        learner = Learner(model, self.spec.structure, cfg, len(self.data.labels))
-        learner.cache_key = ["views", [s.id for s in self._viewed()], str(Path(self.recipe.root).resolve()),
-                             cfg.arch, str(cfg.weights), self.size, cfg.freeze_to, cfg.feature_crop > 0, cfg.seed]
-        return learner
+        return Learner(model, self.spec.structure, cfg, len(self.data.labels))
 
     @property
     def cached(self) -> bool:
@@ -221,14 +244,18 @@ class Trainer:
         view (``train``), and once as seen at inference (``plain``, the photos that are judged)."""
         if not self.cached:
             return None
-        mean, std = self.spec.mean, self.spec.std
+        cfg, mean, std = self.cfg, self.spec.mean, self.spec.std
+        crop = "whole" if cfg.feature_crop else "crops"
+        key = lambda kind: [cfg.arch, str(cfg.weights), self.size, cfg.freeze_to, kind, cfg.seed if kind != "plain" else 0]
+        augment = (whole_view_transform if cfg.feature_crop else train_transform)(self.size, mean, std)
+        photos = lambda samples: [(s.id, s.path, images[s.id]) for s in samples]
         viewed = self._viewed()
-        augment = (whole_view_transform if self.cfg.feature_crop else train_transform)(self.size, mean, std)
-        views = learner.cached(PhotoDataset([images[s.id] for s in viewed], [0] * len(viewed), augment,
-                                            as_tensor=True), self.cfg.cache_views, "train views")
+        views = ViewStore(key(crop)).views(learner, photos(viewed), lambda imgs: PhotoDataset(
+            imgs, [0] * len(imgs), augment, as_tensor=True), cfg.cache_views, cfg.seed, "train views")
         judged = self.data.valid + self.data.holdout + self.data.external
-        plain = learner.cached(PhotoDataset([images[s.id] for s in judged], [0] * len(judged),
-                                            eval_transform(self.size, mean, std), as_tensor=False), 1, "plain view")
+        plain = ViewStore(key("plain")).views(learner, photos(judged), lambda imgs: PhotoDataset(
+            imgs, [0] * len(imgs), eval_transform(self.size, mean, std), as_tensor=False), 1, 0, "plain view")
+        seed_everything(cfg.seed)  # training draws the same whether the views were computed or read
         return {"train": views, "train_pos": {s.id: i for i, s in enumerate(viewed)},
                 "plain": plain, "plain_pos": {s.id: i for i, s in enumerate(judged)}}
 
