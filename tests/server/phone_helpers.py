@@ -66,6 +66,17 @@ def photo_shown(page, slot_of: str) -> bool:
     }""", slot_of)
 
 
+def sent_when_pressed(page, app, button: str) -> dict:
+    """Nothing has left the page until ``button`` is pressed; then that one photo goes, and the
+    server answers it. Returns the answer."""
+    assert app.count("/api/v1/classify") == 0
+    page.click(button)
+    page.wait_for_function("() => window.cloudatlas.lastAnswer !== null", timeout=60_000)
+    answer = page.evaluate("window.cloudatlas.lastAnswer")
+    assert answer["where"] == "server" and app.count("/api/v1/classify") == 1
+    return answer
+
+
 LABELS = ["Ac", "As", "Cb", "Cc", "Ci", "Cs", "Ct", "Cu", "Ns", "Sc", "St"]
 NAMES = ["altocumulus", "altostratus", "cumulonimbus", "cirrocumulus", "cirrus", "cirrostratus", "contrail",
          "cumulus", "nimbostratus", "stratocumulus", "stratus"]
@@ -79,7 +90,8 @@ def answer_for(verdict: str, probs: dict[str, float] | list[float]) -> dict:
     rest = (1 - sum(probs.values())) / (len(LABELS) - len(probs))
     p = {c: probs.get(c, rest) for c in LABELS}
     ranked = sorted(zip(LABELS, NAMES), key=lambda cn: -p[cn[0]])
-    return {"verdict": verdict, "is_cloud": verdict == "cloud", "cloud_score": 0.99, "cloud_threshold": 0.5,
+    return {"verdict": verdict, "is_cloud": verdict == "cloud", "cloud_score": 0.1 if verdict == "not_sky" else 0.99,
+            "cloud_threshold": 0.5,
             "clear_sky_score": 0.9 if verdict == "clear_sky" else 0.1, "clear_sky_threshold": 0.5,
             "elapsed_ms": 5, "cam": None, "model": {"name": "m", "version": "1"},
             "predictions": [{"label": c, "name": n, "probability": p[c]} for c, n in ranked]}

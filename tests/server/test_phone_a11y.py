@@ -74,7 +74,7 @@ def test_the_heat_map_appears_where_the_person_is_looking(open_page, layout, sur
     page.wait_for_selector("#result:not([hidden])", timeout=60_000)
     page.locator("#cam-toggle").scroll_into_view_if_needed()
     page.check("#cam-toggle")
-    overlay, legend = ("#cam-img", "#preview-legend") if layout == "desktop" else ("#thumb-cam", "#cam-legend")
+    overlay, legend = ("#cam-img", "#cam-legend") if layout == "desktop" else ("#thumb-cam", "#cam-legend")
     page.wait_for_timeout(200)
     assert page.is_visible(overlay) and in_view(page, overlay)
     assert page.is_visible(legend) and in_view(page, legend)  # the legend lies on the map it explains

@@ -51,7 +51,7 @@ def test_the_heat_map_does_not_read_as_sky_and_its_legend_is_in_view(browser, se
     page.wait_for_selector("#result:not([hidden])", timeout=60_000)
     assert_not_sky_coloured(heat_map_pixels(page.evaluate("window.cloudatlas.lastAnswer.cam")))  # drawn on the device
     page.check("#cam-toggle")
-    overlay, legend = ("#cam-img", "#preview-legend") if layout == "desktop" else ("#thumb-cam", "#cam-legend")
+    overlay, legend = ("#cam-img", "#cam-legend") if layout == "desktop" else ("#thumb-cam", "#cam-legend")
     page.wait_for_timeout(200)
     assert in_view(page, overlay) and in_view(page, legend)
     assert "most attention" in page.inner_text(legend)

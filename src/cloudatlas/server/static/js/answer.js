@@ -52,15 +52,17 @@ export function headlineOf(verdict, ranked, confidence, levels, levelConfidence,
 /**
  * Raw model outputs -> what the answer claims: the predictions most likely first and the
  * API's words for them (verdict, confidence, levels, level, level_confidence, headline).
- * ``meta`` is /api/v1/model; ``out`` {probabilities, cloud_score, clear_sky_score}.
+ * ``meta`` is /api/v1/model; ``out`` {probabilities, cloud_score, clear_sky_score}; ``given``
+ * a verdict already reached (a server's), which the words then follow.
  */
-export function claims(meta, out) {
+export function claims(meta, out, given = null) {
   const probs = Array.from(out.probabilities);
   const order = probs.map((_, i) => i).sort((a, b) => probs[b] - probs[a] || a - b);
   const predictions = order.map((i) => ({ label: meta.labels[i], name: meta.names[i], probability: round6(probs[i]) }));
   const confidence = confidenceOf(predictions[0].probability, meta.thresholds.genus);
   const contrail = predictions[0].label === CONTRAIL && confidence === "very_likely";
-  const verdict = verdictOf(out.cloud_score, out.clear_sky_score, meta.cloud_threshold, meta.clear_sky_threshold, contrail);
+  const verdict = given
+    || verdictOf(out.cloud_score, out.clear_sky_score, meta.cloud_threshold, meta.clear_sky_threshold, contrail);
   const levels = levelsOf(meta.labels, probs, meta.levels);
   const levelConfidence = levels.length ? confidenceOf(levels[0].probability, meta.thresholds.level) : null;
   return {

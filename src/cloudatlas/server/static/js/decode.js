@@ -57,3 +57,16 @@ export function bitmapPixels(source, width = source.width, height = source.heigh
   const { data } = ctx.getImageData(0, 0, width, height);
   return { width, height, data };
 }
+
+/** A JPEG of ``bitmap`` no longer than ``longest`` pixels on its longer side (the server's upload,
+ *  the history's copies); null when the browser cannot encode one. */
+export function scaledJpeg(bitmap, longest, quality) {
+  const scale = Math.min(1, longest / Math.max(bitmap.width, bitmap.height));
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+  canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+  const ctx = canvas.getContext("2d");
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", quality));
+}

@@ -3,7 +3,7 @@
 //   ServerEngine: the photo is uploaded to POST /api/v1/classify, only when the person chose the
 //                 server or said yes for this photo (main.js asks).
 import { claims } from "./answer.js";
-import { decodePhoto } from "./decode.js";
+import { decodePhoto, scaledJpeg } from "./decode.js";
 import { heatmapDataUrl } from "./heatmap.js";
 import { whyUnreadable } from "./sniff.js";
 import { isStored, modelCache, runtimeCache } from "./stored.js";
@@ -29,14 +29,12 @@ export function toAnswer(meta, out) {
   };
 }
 
-/** An answer from a server older than the confidence words gets them by the same rule here,
- *  with the gates' thresholds it came with (its verdict stands). */
+/** An answer from a server older than the confidence words gets them by the same rule here
+ *  (its verdict stands). */
 export function worded(meta, answer) {
   if (answer.confidence || !meta || answer.predictions.some((p) => !meta.labels.includes(p.label))) return answer;
   const probabilities = meta.labels.map((label) => answer.predictions.find((p) => p.label === label)?.probability ?? 0);
-  const gates = { cloud_threshold: answer.cloud_threshold ?? null, clear_sky_threshold: answer.clear_sky_threshold ?? null };
-  const said = claims({ ...meta, ...gates }, { probabilities, cloud_score: answer.cloud_score, clear_sky_score: answer.clear_sky_score });
-  return { ...answer, ...said };
+  return { ...answer, ...claims(meta, { probabilities }, answer.verdict || "cloud") };
 }
 
 /** This browser could not read the photo; ``reason`` says why, in the page's words. */
@@ -163,17 +161,9 @@ async function shrinkForUpload(file) {
   let bitmap = null;
   try { bitmap = await createImageBitmap(file, { imageOrientation: "from-image" }); } catch { /* see above */ }
   if (!bitmap) return { blob: file, name: file.name };
-  const longest = Math.max(bitmap.width, bitmap.height);
   let blob = file;
-  if (longest > MAX_SIDE || file.size > SHRINK_ABOVE_BYTES) {
-    const scale = Math.min(1, MAX_SIDE / longest);
-    const canvas = document.createElement("canvas");
-    canvas.width = Math.max(1, Math.round(bitmap.width * scale));
-    canvas.height = Math.max(1, Math.round(bitmap.height * scale));
-    const ctx = canvas.getContext("2d");
-    ctx.imageSmoothingQuality = "high";
-    ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-    blob = (await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9))) || file;
+  if (Math.max(bitmap.width, bitmap.height) > MAX_SIDE || file.size > SHRINK_ABOVE_BYTES) {
+    blob = (await scaledJpeg(bitmap, MAX_SIDE, 0.9)) || file;
   }
   bitmap.close();
   const name = blob === file ? file.name : (file.name || "photo").replace(/\.[^.]*$/, "") + ".jpg";

@@ -32,7 +32,7 @@ export function setStatus(text, busy = false) {
 }
 
 export function resetAnswer() {
-  for (const id of [...MESSAGES, "again", "cam-img", "thumb-cam", "cam-legend", "preview-legend"]) $(id).hidden = true;
+  for (const id of [...MESSAGES, "again", "cam-img", "thumb-cam", "cam-legend"]) $(id).hidden = true;
   $("cam-img").removeAttribute("src");
   $("thumb-cam").removeAttribute("src");
   $("cam-toggle").checked = false;
@@ -231,11 +231,12 @@ function fillGenusCard(p) {
  *  thumbnail (which grows) on phones, on the large photo beside the answer on wide screens. */
 export function showHeatmap(on) {
   const has = Boolean($("cam-img").getAttribute("src"));
-  for (const id of ["cam-img", "thumb-cam", "cam-legend", "preview-legend"]) $(id).hidden = !on || !has;
+  for (const id of ["cam-img", "thumb-cam", "cam-legend"]) $(id).hidden = !on || !has;
   $("result").classList.toggle("show-cam", on && has);
   if (!on || !has) return;
   const thumb = $("thumb");
   const target = thumb.offsetParent !== null ? thumb : $("preview");
+  target.append($("cam-legend"));
   const box = target.getBoundingClientRect();
   if (box.top < 0 || box.bottom > window.innerHeight) target.scrollIntoView({ block: "nearest" });
 }
