@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -36,25 +37,37 @@ def photos_of(n: int) -> list[str]:
     return photos
 
 
-def one_core(photos: list[str], model) -> float:
-    """Photos/s of one process with one thread: decode + network, nothing written."""
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the worker processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def measured(photos: list[str], job) -> tuple[float, float]:
+    """Photos/s of ``job()``, and its CPU milliseconds per photo: on a busy machine the CPU time
+    says what the engine costs, the wall time also what the other work took from it."""
+    start, cpu = time.perf_counter(), cpu_seconds()
+    job()
+    wall = time.perf_counter() - start
+    time.sleep(1)  # let the worker processes be reaped, so their CPU time counts
+    return len(photos) / wall, (cpu_seconds() - cpu) * 1000 / len(photos)
+
+
+def one_core(photos: list[str], model) -> tuple[float, float]:
+    """One process with one thread: decode + network, nothing written."""
     from cloudatlas import Classifier
     from cloudatlas.archive.local import classify_local
 
     clf = Classifier.load(model, threads=1)
-    start = time.perf_counter()
-    for _ in classify_local(clf, photos, workers=1):
-        pass
-    return len(photos) / (time.perf_counter() - start)
+    return measured(photos, lambda: [None for _ in classify_local(clf, photos, workers=1)])
 
 
-def local(photos: list[str], model, workers: int) -> float:
+def local(photos: list[str], model, workers: int) -> tuple[float, float]:
     from cloudatlas.archive import classify_archive
 
     with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        classify_archive(photos, Path(tmp) / "results.parquet", model=model, workers=workers, progress=False)
-        return len(photos) / (time.perf_counter() - start)
+        return measured(photos, lambda: classify_archive(photos, Path(tmp) / "results.parquet", model=model,
+                                                         workers=workers, progress=False))
 
 
 def on_ray(photos: list[str], model, nodes: int) -> tuple[float, float]:
@@ -99,17 +112,16 @@ def main() -> None:
     if not args.skip_ray:
         runs += [("ray, 1 node x 1 CPU", lambda: on_ray(photos, args.model, 1)),
                  ("ray, 2 nodes x 1 CPU", lambda: on_ray(photos, args.model, 2))]
-    rates, startup = {}, {}
+    rates, extra = {}, {}
     for name, run in runs:
-        rates[name] = run()
-        if isinstance(rates[name], tuple):
-            rates[name], startup[name] = rates[name]
-        print(f"  {name:<44} {rates[name]:6.1f} photos/s", flush=True)
+        rates[name], extra[name] = run()
+        more = f"   start-up {extra[name]:.1f} s" if name.startswith("ray") else f"   {extra[name]:.0f} ms CPU/photo"
+        print(f"  {name:<44} {rates[name]:6.1f} photos/s{more}", flush=True)
     core = rates[CORE]
     if "ray, 1 node x 1 CPU" in rates:
         work = 1000 / core
         whole = 1000 / rates["ray, 1 node x 1 CPU"] - work
-        fixed = startup["ray, 1 node x 1 CPU"] - SMALL / core
+        fixed = extra["ray, 1 node x 1 CPU"] - SMALL / core
         steady = (1000 / rates["ray, 1 node x 1 CPU"] * len(photos) - fixed * 1000) / len(photos) - work
         print(f"ray's overhead on one node: {whole:.1f} ms per photo over {len(photos)} photos; of it, "
               f"{fixed:.1f} s of start-up per job and {steady:.1f} ms per photo beyond the {work:.1f} ms "

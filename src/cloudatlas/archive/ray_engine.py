@@ -126,10 +126,11 @@ def _run_rounds(ray, todo: list[str], out: Path, clf, progress: bool | None) -> 
 def _run(ray, paths: list[str], out: Path, model, labels: Sequence[str], cpus: int) -> None:
     rows = max(MIN_BLOCK, min(MAX_BLOCK, -(-len(paths) // (4 * cpus))))  # ~4 blocks per CPU: balance
     items = [{"path": os.fsencode(os.path.abspath(p))} for p in paths]
-    ds = ray.data.from_items(items, override_num_blocks=-(-len(paths) // rows))
+    blocks = -(-len(paths) // rows)
+    ds = ray.data.from_items(items, override_num_blocks=blocks)
     ds = ds.map_batches(ClassifyBlock, fn_constructor_kwargs={"model": model, "labels": list(labels)},
                         batch_size=rows, batch_format="pyarrow", num_cpus=1,
-                        compute=ray.data.ActorPoolStrategy(size=cpus))
+                        compute=ray.data.ActorPoolStrategy(size=min(cpus, blocks)))  # no idle actors
     # Writing a block is light; a CPU for it would sit idle beside the actors holding every CPU.
     ds.write_parquet(str(out), ray_remote_args={"num_cpus": 0})
 
