@@ -27,7 +27,7 @@ from cloudatlas.labels import GENERA
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "cloudatlas" / "server" / "static" / "reference"
-SOURCE = {"name": "CCSN (Cirrus Cumulus Stratus Nimbus) cloud database", "licence": "CC0 1.0",
+SOURCE = {"name": "Cirrus Cumulus Stratus Nimbus (CCSN) Database, Liu (2019), Harvard Dataverse", "licence": "CC0 1.0",
           "url": "https://doi.org/10.7910/DVN/CADDPD", "split": "train"}
 
 
@@ -82,6 +82,7 @@ def main() -> None:
     shutil.rmtree(args.out, ignore_errors=True)
     args.out.mkdir(parents=True)
     index = {"source": SOURCE, "model": {"name": clf.name, "version": clf.version},
+             "threshold": clf.thresholds["genus"]["very_likely"],
              "chosen": f"train-split photos whose label the model names at 'very likely' "
                        f"(p >= {clf.thresholds['genus']['very_likely']:.2f}), surest first, one per "
                        f"near-duplicate group", "genera": {}}

@@ -27,8 +27,10 @@ def test_the_reference_photos_are_small_ccsn_train_photos_the_model_agrees_with(
         for photo in photos:
             row = split[photo["from"]]
             assert row["split"] == "train" and row["label"] == code  # never a test photo
-            pred = classifier.predict(ccsn_dir / photo["from"])
-            assert pred.label == code and pred.confidence == "very_likely", photo  # agreed, with high confidence
+            # chosen where the model agreed at "very likely"; a later model must still name it first
+            # (else rerun scripts/reference_photos.py)
+            assert photo["probability"] >= index["threshold"]
+            assert classifier.predict(ccsn_dir / photo["from"]).label == code, photo
             path = REFERENCE / photo["file"]
             with Image.open(path) as img:
                 assert img.format == "JPEG" and max(img.size) <= 320
