@@ -44,13 +44,16 @@ def test_the_reference_photos_are_cached_for_offline_use(client):
         assert f"/static/reference/{path.name}" in build["shell"]
 
 
+PHOTOS_LOADED = "() => [...document.querySelectorAll('#compare img')].every(i => i.complete && i.naturalWidth >= 200)"
+
+
 def pinned_and_side_by_side(page) -> None:
     cards = page.locator("#compare > li")
     assert cards.count() >= 2
     boxes = [cards.nth(i).bounding_box() for i in range(cards.count())]
     assert all(abs(b["y"] - boxes[0]["y"]) < 1 for b in boxes)  # one row...
     assert all(b2["x"] > b1["x"] + b1["width"] - 1 for b1, b2 in zip(boxes, boxes[1:]))  # ...side by side
-    assert page.evaluate("(() => { const c = document.getElementById('compare'); return c.scrollWidth > c.clientWidth; })()")
+    assert page.evaluate("document.getElementById('compare').scrollWidth > document.getElementById('compare').clientWidth")
     # each candidate is shown with real photos, not drawings
     srcs = page.eval_on_selector_all("#compare .ref-photos img", "els => els.map(e => e.getAttribute('src'))")
     assert srcs and all(s.startswith("/static/reference/") and s.endswith(".jpg") for s in srcs)
@@ -74,7 +77,7 @@ def test_not_sure_candidates_are_swiped_side_by_side_with_the_photo_pinned_and_t
     page.route("**/api/v1/classify*", fulfil_with(answer_for("cloud", {"Ac": 0.4, "Cc": 0.3, "Ci": 0.2})))
     page.set_input_files("#photo", files=[jpeg()])
     page.wait_for_selector("#compare-box:not([hidden])")
-    page.wait_for_function("() => [...document.querySelectorAll('#compare img')].every(i => i.complete && i.naturalWidth >= 200)")
+    page.wait_for_function(PHOTOS_LOADED)
     assert page.inner_text("#confidence-word") == "Not sure: compare these"
     pinned_and_side_by_side(page)
     page.screenshot(path=str(artifacts_dir / "web-compare-swiped-phone.png"))
@@ -118,6 +121,6 @@ def test_a_sure_answer_can_be_compared_too_and_the_reference_photos_work_offline
     assert page.is_visible("#card-img") or page.wait_for_selector("#card-img:not([hidden])")
     assert page.get_attribute("#card-img", "src").startswith("/static/reference/Ct-")  # a real contrail
     page.click("#compare-open")
-    page.wait_for_function("() => [...document.querySelectorAll('#compare img')].every(i => i.complete && i.naturalWidth >= 200)")
+    page.wait_for_function(PHOTOS_LOADED)
     assert page.locator("#compare > li").first.get_attribute("data-label") == "Ct"
     context.close()
