@@ -32,6 +32,11 @@ def module_name(path: Path) -> str:
     return ".".join(("cloudatlas",) + parts)
 
 
+def _is_module(name: str) -> bool:
+    base = PACKAGE.parent / name.replace(".", "/")
+    return base.with_suffix(".py").exists() or (base / "__init__.py").exists()
+
+
 def imports(path: Path) -> set[str]:
     """Every cloudatlas module ``path`` imports, anywhere in the file."""
     here = module_name(path)
@@ -49,11 +54,10 @@ def imports(path: Path) -> set[str]:
                 target = node.module
             else:
                 continue
-            out.add(target)
-            for alias in node.names:  # ``from . import app``: a submodule
-                if (PACKAGE.parent / (target + "." + alias.name).replace(".", "/")).with_suffix(".py").exists() or \
-                        (PACKAGE.parent / (target + "." + alias.name).replace(".", "/") / "__init__.py").exists():
-                    out.add(f"{target}.{alias.name}")
+            submodules = [f"{target}.{a.name}" for a in node.names if _is_module(f"{target}.{a.name}")]
+            out.update(submodules)  # ``from . import app``: the submodule, not what the package exports
+            if len(submodules) < len(node.names):
+                out.add(target)
     out.discard(here)
     return out
 

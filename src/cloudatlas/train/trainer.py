@@ -46,6 +46,7 @@ from .learner import Learner
 from .views import ViewStore
 
 RUN_FILES = ("last.pt", "refit.pt", "model.onnx")
+TEACHER_CACHE_VERSION = 2  # bump when what the cached teacher entry holds changes
 
 
 @dataclass
@@ -291,12 +292,24 @@ class Trainer:
     def _predict(self, learner: Learner, samples: list[SourcedSample]) -> np.ndarray:
         return learner.predict_logits(self._eval_dataset(samples, learner), cached=self.views is not None).argmax(1)
 
+    def _judge(self, samples: list[SourcedSample], predicted: np.ndarray) -> dict:
+        """Per source: accuracy and macro-F1, or for photos labelled to a group of genera, how often
+        the top genus is one of the group (``top_in_group``)."""
+        fine = [i for i, s in enumerate(samples) if not s.allowed]
+        out = per_group_reports([samples[i].source for i in fine], self._indices([samples[i] for i in fine]),
+                                predicted[fine], self.data.labels) if fine else {}
+        labels = self.data.labels
+        for source in dict.fromkeys(s.source for s in samples if s.allowed):
+            mine = [i for i, s in enumerate(samples) if s.allowed and s.source == source]
+            out[source] = {"top_in_group": round(float(np.mean([labels[predicted[i]] in samples[i].allowed
+                                                                 for i in mine])), 4), "n": len(mine)}
+        return out
+
     def _report(self, learner: Learner, samples: list[SourcedSample]) -> ClassificationReport:
         return classification_report(self._indices(samples), self._predict(learner, samples), self.data.labels)
 
     def _per_source(self, learner: Learner, samples: list[SourcedSample]) -> dict:
-        return per_group_reports([s.source for s in samples], self._indices(samples),
-                                 self._predict(learner, samples), self.data.labels)
+        return self._judge(samples, self._predict(learner, samples))
 
     # -- targets ----------------------------------------------------------------------------------
     def _targets(self, learn_from: list[SourcedSample], judge: dict[str, list[SourcedSample]]) -> Targets:
@@ -336,7 +349,8 @@ class Trainer:
         y = _label_targets(learn_from, labels)
         w = np.array([s.weight for s in learn_from], dtype=np.float32)
         judged = [s for samples in judge.values() for s in samples]
-        digest = hashlib.sha256(json.dumps([dataclasses.asdict(self.recipe.teacher), labels, self.recipe.data.split_seed,
+        digest = hashlib.sha256(json.dumps([TEACHER_CACHE_VERSION, dataclasses.asdict(self.recipe.teacher), labels,
+                                            self.recipe.data.split_seed,
                                             [s.group for s in learn_from], {k: [s.id for s in v] for k, v in judge.items()},
                                             [s.id for s in transfer]]).encode())
         for array in (y, w, *self._take(learn_from + transfer + judged).values()):
@@ -351,8 +365,7 @@ class Trainer:
                                   seed=self.recipe.data.split_seed)
         teacher.fit(self._take(learn_from), y, w)
         probs = teacher.predict_proba(self._take(transfer)) if transfer else np.zeros((0, len(labels)), np.float32)
-        report = {name: classification_report(self._indices(samples),
-                                              teacher.predict_proba(self._take(samples)).argmax(1), labels).brief()
+        report = {name: self._judge(samples, teacher.predict_proba(self._take(samples)).argmax(1))
                   for name, samples in judge.items() if samples}
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(path, oof=oof, transfer=probs, report=json.dumps(report))
