@@ -65,10 +65,9 @@ def _one(clf, path: str):
         return err
 
 
-def classify_local(clf, paths: Sequence[str], workers: int = 1, model_path: str | None = None
-                   ) -> Iterator[list[dict]]:
-    """Rows of ``paths``, a chunk at a time, in order. ``clf`` is this process's model (used when
-    ``workers`` is 1; its labels either way); ``model_path`` the file the worker processes load."""
+def classify_local(clf, paths: Sequence[str], workers: int = 1) -> Iterator[list[dict]]:
+    """Rows of ``paths``, a chunk at a time, in order. ``clf`` is this process's model: it does
+    the work when ``workers`` is 1; otherwise each worker process loads its file."""
     chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
     if workers <= 1:
         for chunk in chunks:
@@ -76,7 +75,7 @@ def classify_local(clf, paths: Sequence[str], workers: int = 1, model_path: str 
         return
     threads = max(1, usable_cores() // workers)
     crashed = lambda path: row_of(name_of(path), ImageLoadError(CRASHED), clf.labels)  # noqa: E731
-    pool = _Pool(workers, _init_worker, (model_path or str(clf.path), threads), _work, crashed)
+    pool = _Pool(workers, _init_worker, (str(clf.path), threads), _work, crashed)
     yield from pool.map(chunks)
 
 
