@@ -132,13 +132,13 @@ class _Pool:
         pool = self._executor(self.workers)
         try:
             while True:
-                while len(window) < 2 * self.workers and (chunk := next(chunks, None)) is not None:
-                    window.append((chunk, pool.submit(self.work, chunk)))
-                if not window:
-                    return
-                chunk, future = window[0]
                 try:
-                    rows = future.result()
+                    while len(window) < 2 * self.workers and (chunk := next(chunks, None)) is not None:
+                        window.append((chunk, None))  # in the window first: a refused submit is a suspect too
+                        window[-1] = (chunk, pool.submit(self.work, chunk))
+                    if not window:
+                        return
+                    rows = window[0][1].result()
                 except BrokenProcessPool:  # a worker died: every chunk in flight is a suspect
                     pool.shutdown(wait=False, cancel_futures=True)
                     suspects = [c for c, _ in window]
