@@ -60,7 +60,7 @@ def test_a_page_of_another_site_cannot_frame_the_cleaner(page, review_set):
     with live_server(create_app(review_set, find_issues=False)) as url:
         page.goto(url)  # the page itself still works under its policy: cards and thumbnails
         page.wait_for_selector("body[data-ready='1']")
-        page.wait_for_function("[...document.querySelectorAll('.card img')].some(i => i.naturalWidth > 0)")
+        page.wait_for_function("() => [...document.querySelectorAll('.card img')].some(i => i.naturalWidth > 0)")
         assert violations == []
         framing = f"""<!doctype html><body><iframe id="f" style="opacity:0.01" src="{url}/"></iframe>
             <script>document.getElementById("f").onload = () => {{ document.body.dataset.loaded = "1"; }};</script>

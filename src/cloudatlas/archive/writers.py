@@ -167,7 +167,23 @@ def _cut(path: Path, size: int) -> None:
             os.fsync(f.fileno())
 
 
-class JsonlWriter(ResultWriter):
+class _AppendOnly(ResultWriter):
+    """A text file that only grows: a batch is its encoded lines, appended durably."""
+
+    def encode(self, rows: list[dict]) -> bytes:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._file = open(self.path, "ab")
+
+    def write_batch(self, rows: list[dict]) -> None:
+        _durable_append(self._file, self.encode(rows))
+
+    def finish(self) -> None:
+        self._file.close()
+
+
+class JsonlWriter(_AppendOnly):
     """One JSON object per line, keys in column order."""
 
     def recover(self) -> set[str]:
@@ -188,18 +204,11 @@ class JsonlWriter(ResultWriter):
         _cut(self.path, good)
         return done
 
-    def start(self) -> None:
-        self._file = open(self.path, "ab")
-
-    def write_batch(self, rows: list[dict]) -> None:
-        text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-        _durable_append(self._file, text.encode("utf-8"))
-
-    def finish(self) -> None:
-        self._file.close()
+    def encode(self, rows: list[dict]) -> bytes:
+        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
 
 
-class CsvWriter(ResultWriter):
+class CsvWriter(_AppendOnly):
     """A header line, then one record per photo; an empty field is a null."""
 
     def recover(self) -> set[str]:
@@ -229,21 +238,14 @@ class CsvWriter(ResultWriter):
         return done
 
     def start(self) -> None:
-        self._file = open(self.path, "ab")
+        super().start()
         if self._file.tell() == 0:
-            _durable_append(self._file, self._encode([dict(zip(self.columns, self.columns))]))
+            _durable_append(self._file, self.encode([dict(zip(self.columns, self.columns))]))
 
-    def _encode(self, rows: list[dict]) -> bytes:
+    def encode(self, rows: list[dict]) -> bytes:
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, self.columns, lineterminator="\n")
-        writer.writerows(rows)
+        csv.DictWriter(buf, self.columns, lineterminator="\n").writerows(rows)
         return buf.getvalue().encode("utf-8")
-
-    def write_batch(self, rows: list[dict]) -> None:
-        _durable_append(self._file, self._encode(rows))
-
-    def finish(self) -> None:
-        self._file.close()
 
 
 def _records(reader):
