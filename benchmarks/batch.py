@@ -1,8 +1,8 @@
 """Archive throughput: photos/s of the local engine with 1 and 2 workers and of Ray with one and
 two one-CPU nodes (a real cluster on 127.0.0.1), all on the same photos; Ray's cost per photo;
-the training step time for 1 and 2 processes (placeholder until `train --nproc` exists).
+the training step time of `cloudatlas train --nproc` 1 and 2 (gloo).
 
-    .venv/bin/python benchmarks/batch.py [--photos 2000] [--model PATH] [--skip-ray] [--skip-local]
+    .venv/bin/python benchmarks/batch.py [--photos 2000] [--model PATH] [--skip-ray] [--skip-local] [--skip-train] [--only-train]
 
 Every figure is end to end, as a user sees it: from the command to the last row on disk,
 start-up included (loading the model, starting worker processes or Ray actors). "One core" is
@@ -87,12 +87,53 @@ def on_ray(photos: list[str], model, nodes: int) -> tuple[float, float]:
         return len(photos) / (time.perf_counter() - start), small
 
 
-def training_step_times() -> dict[str, float] | None:
-    """PLACEHOLDER for the lead (issue 17, point 3): seconds per training step of
-    ``cloudatlas train ... --nproc N`` for N = 1 and 2 on the CPU (gloo), the same global batch
-    and seed, e.g. ``{"1 process": 0.84, "2 processes": 0.47}``. Not measured yet: returns None
-    until `train --nproc` exists."""
-    return None
+STEP_LABELS, STEP_PER_LABEL, STEP_BATCH = ["Ci", "Cu", "Ns", "Sc"], 48, 32
+
+
+def training_step_times(epochs: int = 3) -> dict[str, float]:
+    """Seconds per training step of ``cloudatlas train --nproc N`` for N = 1 and 2 (gloo on this
+    CPU): a full fine-tune (nothing frozen or cached, so every step is forward + backward of the
+    whole network) of 192 CCSN photos at 128 px, the same global batch of 32 and seed. A step's
+    time is an epoch's seconds over its steps, the first epoch (start-up, head only) left out."""
+    import csv
+    import math
+    import shutil
+    import subprocess
+
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        for label in STEP_LABELS:
+            (data / label).mkdir(parents=True)
+            for photo in sorted((CCSN / label).glob("*.jpg"))[:STEP_PER_LABEL]:
+                shutil.copy2(photo, data / label / photo.name)
+        n_train = round(len(STEP_LABELS) * STEP_PER_LABEL * 0.9)
+        steps = math.ceil(n_train / STEP_BATCH)
+        for nproc in (1, 2):
+            run = Path(tmp) / f"run-{nproc}"
+            env = {**os.environ, "CLOUDATLAS_CACHE_DIR": str(Path(tmp) / "cache")}
+            env.pop("OMP_NUM_THREADS", None)  # each process takes its share of the cores
+            proc = subprocess.run([sys.executable, "-m", "cloudatlas", "train", "--data", str(data), "--out", str(run),
+                                   "--nproc", str(nproc), "--img-size", "128", "--freeze-to", "0", "--epochs",
+                                   str(epochs), "--freeze-epochs", "1", "--batch-size", str(STEP_BATCH),
+                                   "--valid-frac", "0.1", "--seed", "0"],
+                                  capture_output=True, text=True, env=env)
+            if proc.returncode != 0:
+                sys.exit(f"train --nproc {nproc} failed:\n{proc.stderr[-2000:]}")
+            with open(run / "metrics.csv") as f:
+                seconds = [float(r["seconds"]) for r in csv.DictReader(f)][1:]
+            out[f"{nproc} process" + ("es" if nproc > 1 else "")] = sorted(seconds)[len(seconds) // 2] / steps
+    return out
+
+
+def print_training_steps() -> None:
+    steps = training_step_times()
+    for name, seconds in steps.items():
+        print(f"training step (global batch {STEP_BATCH}, 128 px, full fine-tune), {name}: {seconds * 1000:.0f} ms",
+              flush=True)
+    one, two = steps.values()
+    print(f"  2 processes: {one / two:.2f}x the steps per second of 1 (gloo, {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.1f})")
 
 
 def main() -> None:
@@ -101,7 +142,11 @@ def main() -> None:
     ap.add_argument("--model")
     ap.add_argument("--skip-ray", action="store_true", help="no Ray figures")
     ap.add_argument("--skip-local", action="store_true", help="no local-engine figures (one core is always measured)")
+    ap.add_argument("--skip-train", action="store_true", help="no training step times (cloudatlas train --nproc 1 and 2)")
+    ap.add_argument("--only-train", action="store_true", help="only the training step times")
     args = ap.parse_args()
+    if args.only_train:
+        return print_training_steps()
     photos = photos_of(args.photos)
     print(f"{len(photos)} CCSN photos, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start",
           flush=True)
@@ -129,12 +174,8 @@ def main() -> None:
     for nodes in (10, 100):
         print(f"a million photos on {nodes} nodes of 16 cores at the one-core rate: "
               f"{1e6 / (core * 16 * nodes) / 60:.1f} min")
-    steps = training_step_times()
-    if steps is None:
-        print("training step time (1 and 2 processes): not measured yet (placeholder: training_step_times)")
-    else:
-        for name, seconds in steps.items():
-            print(f"training step, {name}: {seconds * 1000:.0f} ms")
+    if not args.skip_train:
+        print_training_steps()
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
