@@ -180,6 +180,8 @@ class CalibrationConfig:
     very_likely: float = option(0.9, help="precision the 'very likely' answers must reach on validation",
                                 flag="")
     likely: float = option(0.7, help="precision the 'likely' answers must reach on validation", flag="")
+    max_prior_power: float = option(1.0, help="how far the genus prior may shift towards the calibration photos' "
+                                              "frequencies (0: temperature only; 1: all the way)", flag="")
 
 
 # -- the recipe -----------------------------------------------------------------------------------

@@ -78,10 +78,12 @@ def prior_shift(y: np.ndarray, train_prior: np.ndarray) -> np.ndarray:
     return shift
 
 
-def fit_temperature(probs: np.ndarray, y: np.ndarray, train_prior: np.ndarray | None) -> tuple[float, float, np.ndarray]:
-    """(T, a, bias) minimising the NLL on a grid (two parameters: no optimiser needed)."""
+def fit_temperature(probs: np.ndarray, y: np.ndarray, train_prior: np.ndarray | None,
+                    max_prior_power: float = 1.0) -> tuple[float, float, np.ndarray]:
+    """(T, a, bias) minimising the NLL on a grid (two parameters: no optimiser needed); the prior
+    shift's power ``a`` at most ``max_prior_power``."""
     shift = prior_shift(y, train_prior) if train_prior is not None else np.zeros(probs.shape[1])
-    powers = PRIOR_POWERS if train_prior is not None else [0.0]
+    powers = [a for a in PRIOR_POWERS if a <= max_prior_power + 1e-9] if train_prior is not None else [0.0]
     best = min(((_nll(apply(probs, t, a * shift), y), t, a) for t in TEMPERATURES for a in powers))
     _, t, a = best
     return float(t), float(a), a * shift
@@ -129,13 +131,13 @@ def fit_calibration(probs: np.ndarray, y: np.ndarray, labels: list[str], config:
                     train_prior: np.ndarray | None, seed: int = 0) -> Calibration:
     """Temperature (and prior shift), thresholds, and honest figures: the same fit made on one half
     of the photos and measured on the other, both ways."""
-    t, a, bias = fit_temperature(probs, y, train_prior)
+    t, a, bias = fit_temperature(probs, y, train_prior, config.max_prior_power)
     calibrated = apply(probs, t, bias)
     halves = np.random.default_rng(seed).permutation(len(y)) % 2
     crossed = np.zeros_like(calibrated)
     for h in (0, 1):
         fit, held = halves != h, halves == h
-        th, _, bh = fit_temperature(probs[fit], y[fit], train_prior)
+        th, _, bh = fit_temperature(probs[fit], y[fit], train_prior, config.max_prior_power)
         crossed[held] = apply(probs[held], th, bh)
     return Calibration(temperature=round(t, 4), bias=[round(float(b), 4) for b in bias], prior_power=round(a, 2),
                        thresholds=thresholds_for(calibrated, y, labels, config),
