@@ -37,18 +37,26 @@ def train_rows(data: Path) -> list[dict]:
 
 
 def pick(clf: Classifier, data: Path, per_genus: int) -> dict[str, list[dict]]:
-    """Per genus, the surest agreeing photos, one per near-duplicate group."""
-    sure = clf.thresholds["genus"]["very_likely"]
+    """Per genus, the surest agreeing photos, one per near-duplicate group: at "very likely", or,
+    for a genus the model is never that sure of, its surest one at "likely" (a page that compares
+    needs at least one photo of every genus)."""
+    likely = clf.thresholds["genus"]["likely"]
     found: dict[str, list[dict]] = {}
     for row in train_rows(data):
         pred = clf.predict(data / row["path"])
-        if pred.verdict == "cloud" and pred.label == row["label"] and pred.probability >= sure:
+        if pred.verdict == "cloud" and pred.label == row["label"] and pred.probability >= likely:
             found.setdefault(row["label"], []).append({"from": row["path"], "group": row.get("group", ""),
                                                        "probability": pred.probability})
+    sure = clf.thresholds["genus"]["very_likely"]
     picked = {}
     for code in GENERA:
         seen, chosen = set(), []
-        for c in sorted(found.get(code, []), key=lambda c: -c["probability"]):
+        candidates = sorted(found.get(code, []), key=lambda c: -c["probability"])
+        if candidates and candidates[0]["probability"] >= sure:
+            candidates = [c for c in candidates if c["probability"] >= sure]
+        else:
+            candidates = candidates[:1]
+        for c in candidates:
             if c["group"] and c["group"] in seen:
                 continue
             seen.add(c["group"])
@@ -83,9 +91,11 @@ def main() -> None:
     args.out.mkdir(parents=True)
     index = {"source": SOURCE, "model": {"name": clf.name, "version": clf.version},
              "threshold": clf.thresholds["genus"]["very_likely"],
+             "likely_threshold": clf.thresholds["genus"]["likely"],
              "chosen": f"train-split photos whose label the model names at 'very likely' "
                        f"(p >= {clf.thresholds['genus']['very_likely']:.2f}), surest first, one per "
-                       f"near-duplicate group", "genera": {}}
+                       f"near-duplicate group; a genus with none: its surest at 'likely' "
+                       f"(p >= {clf.thresholds['genus']['likely']:.2f})", "genera": {}}
     for code, photos in picked.items():
         entries = []
         for i, photo in enumerate(photos, 1):

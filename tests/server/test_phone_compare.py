@@ -27,9 +27,11 @@ def test_the_reference_photos_are_small_ccsn_train_photos_the_model_agrees_with(
         for photo in photos:
             row = split[photo["from"]]
             assert row["split"] == "train" and row["label"] == code  # never a test photo
-            # chosen where the model agreed at "very likely"; a later model must still name it first
+            # chosen where the model agreed at "very likely" (or, for a genus it is never that sure
+            # of, its surest at "likely"); a later model must still name it first
             # (else rerun scripts/reference_photos.py)
-            assert photo["probability"] >= index["threshold"]
+            assert photo["probability"] >= index["threshold"] or (
+                len(photos) == 1 and photo["probability"] >= index["likely_threshold"])
             assert classifier.predict(ccsn_dir / photo["from"]).label == code, photo
             path = REFERENCE / photo["file"]
             with Image.open(path) as img:
