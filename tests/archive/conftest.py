@@ -31,3 +31,16 @@ def small_archive(tmp_path_factory, test_photos):
 @pytest.fixture(scope="session")
 def small_expected(clf, small_archive) -> dict:
     return expected_rows(clf, small_archive[1])
+
+
+@pytest.fixture(scope="session")
+def medium_archive(tmp_path_factory, test_photos):
+    """Like ``small_archive`` with 160 photos: a run long enough (several seconds even on a fast
+    machine) that an interrupt a moment after it starts always lands in the middle of it."""
+    root = tmp_path_factory.mktemp("medium-archive")
+    return root, archive_tree(root, test_photos[::3][:160])
+
+
+@pytest.fixture(scope="session")
+def medium_expected(clf, medium_archive) -> dict:
+    return expected_rows(clf, medium_archive[1])

@@ -96,9 +96,9 @@ def test_resume_after_kill_9_writes_every_photo_once(tmp_path, small_archive, sm
     assert_same_rows(by_file(read_results(out)), small_expected)  # every photo, once
 
 
-def test_ctrl_c_keeps_what_is_done_and_resume_finishes(tmp_path, small_archive, small_expected):
+def test_ctrl_c_keeps_what_is_done_and_resume_finishes(tmp_path, medium_archive, medium_expected):
     """Parquet, whose parts must be merged into one file on the way out."""
-    root, photos = small_archive
+    root, photos = medium_archive
     out = tmp_path / "results.parquet"
     proc = subprocess.Popen([*CLI, root, "--out", out, "--workers", "2"], stderr=subprocess.PIPE, text=True)
     wait_for(lambda: len(descendants(proc.pid)) >= 3, proc)  # nothing shows before the first part:
@@ -111,7 +111,7 @@ def test_ctrl_c_keeps_what_is_done_and_resume_finishes(tmp_path, small_archive, 
     before = read_results(out)
     assert len(before) < len(photos)
     subprocess.run([*CLI, root, "--out", out, "--resume", "--workers", "1"], capture_output=True, check=False)
-    assert_same_rows(by_file(read_results(out)), small_expected)
+    assert_same_rows(by_file(read_results(out)), medium_expected)
 
 
 def test_a_photo_that_kills_its_worker_costs_only_its_own_row(tmp_path):
