@@ -40,6 +40,21 @@ def test_a_shifted_prior_is_learned_and_an_unseen_class_keeps_its_odds():
     assert bias[3] == 0  # no photos of it: its odds are left alone
 
 
+def test_the_prior_shift_goes_no_further_than_the_recipe_allows():
+    rng = np.random.default_rng(1)
+    n, k = 2000, 4
+    y = rng.choice(4, size=n, p=[0.7, 0.2, 0.05, 0.05])
+    probs = np.full((n, k), 0.1)
+    probs[np.arange(n), y] += 0.3
+    probs /= probs.sum(1, keepdims=True)
+    prior = np.full(k, 0.25)
+    free = fit_calibration(probs, y, list("abcd"), CalibrationConfig(), prior)
+    capped = fit_calibration(probs, y, list("abcd"), CalibrationConfig(max_prior_power=0.5), prior)
+    none = fit_calibration(probs, y, list("abcd"), CalibrationConfig(max_prior_power=0.0), prior)
+    assert free.prior_power > 0.5 and capped.prior_power == 0.5 and none.prior_power == 0
+    assert not any(none.bias)
+
+
 def test_thresholds_are_where_answers_were_right_often_enough():
     confidence = np.linspace(1, 0, 100)
     correct = np.r_[np.ones(30), np.tile([1, 0], 35)].astype(bool)  # all right above 0.7, half right below
