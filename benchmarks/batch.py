@@ -23,7 +23,7 @@ from pathlib import Path
 
 from _common import CCSN, ROOT
 
-sys.path.insert(0, str(ROOT))  # tests.archive.cluster: the tests' own real Ray cluster on 127.0.0.1
+sys.path.insert(0, str(ROOT))  # tests.archive.cluster (a real Ray cluster on 127.0.0.1), tests.conftest.copy_subset
 
 
 CORE = "one core (1 process, 1 thread, no writing)"
@@ -97,16 +97,13 @@ def training_step_times(epochs: int = 3) -> dict[str, float]:
     time is an epoch's seconds over its steps, the first epoch (start-up, head only) left out."""
     import csv
     import math
-    import shutil
     import subprocess
+
+    from tests.conftest import copy_subset
 
     out: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        for label in STEP_LABELS:
-            (data / label).mkdir(parents=True)
-            for photo in sorted((CCSN / label).glob("*.jpg"))[:STEP_PER_LABEL]:
-                shutil.copy2(photo, data / label / photo.name)
+        data = copy_subset(CCSN, Path(tmp) / "data", STEP_LABELS, STEP_PER_LABEL)
         n_train = round(len(STEP_LABELS) * STEP_PER_LABEL * 0.9)
         steps = math.ceil(n_train / STEP_BATCH)
         for nproc in (1, 2):
