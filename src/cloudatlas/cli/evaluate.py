@@ -43,10 +43,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _line(name: str, r) -> str:
     p = r.probability
+    verdicts = "  ".join(f"{k} {v:.1%}" for k, v in r.verdicts.items())
+    if r.report.n == 0:  # e.g. photos labelled only to a group of genera: no genus figures to print
+        return f"{name:<12} n=0    (no photo labelled to one genus)  {verdicts}"
     level = f"  level {p['level']:.3f}" if "level" in p else ""
     return (f"{name:<12} n={r.report.n:<4} top-1 {r.report.accuracy:.3f}  top-3 {p.get('top3', 0):.3f}{level}  "
-            f"macro-F1 {r.report.macro_f1:.3f}  ECE {p.get('ece', 0):.3f}  "
-            + "  ".join(f"{k} {v:.1%}" for k, v in r.verdicts.items()))
+            f"macro-F1 {r.report.macro_f1:.3f}  ECE {p.get('ece', 0):.3f}  " + verdicts)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -44,6 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..config import Recipe
+    from tqdm.auto import tqdm
+
     from ..gate import fit_gates
     from . import CliError
 
@@ -56,10 +58,16 @@ def run(args: argparse.Namespace) -> int:
     if recipe.gate is None:
         raise CliError("name the photos of other things to fit on: --not-cloud DIR (and --clear-sky DIR).")
 
+    bars: dict = {}
+
     def progress(part: str, done: int, total: int) -> None:
-        if not args.json and sys.stderr.isatty():
-            print(f"\rembedding {part} images: {done}/{total}", end="" if done < total else "\n",
-                  file=sys.stderr, flush=True)
+        # one bar per part (fit, valid, held out); tqdm also logs sparsely when stderr is a file,
+        # so a 20-minute first run in CI or under nohup is never silent
+        bar = bars.get(part) or bars.setdefault(part, tqdm(total=total, desc=f"embedding {part} images",
+                                                            unit="img", file=sys.stderr, mininterval=5))
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
 
     out = None if args.no_write else (args.out or args.model)
     report = fit_gates(args.model, recipe, out_path=out, cache_dir=args.cache, threads=args.threads,

@@ -56,7 +56,7 @@ class GateReport:
         lines = [
             f"sky gate (C={self.c:g}) threshold {self.threshold:.4f}, {clear}",
             f"  chosen so that {m['valid_cloud_accept_rate']:.1%} of {self.counts['valid']['cloud']} validation "
-            f"cloud photos pass (target {self.target_cloud_accept:.0%})",
+            f"cloud photos pass (target {self.target_cloud_accept:.1%})",
             "held-out images (never used to fit or calibrate):",
             f"  AUROC                      {m['auroc']:.4f}  (photos only {m['auroc_photos']:.4f})",
             f"  cloud photos accepted      {m['cloud_accept_rate']:6.1%}  of {h['cloud']}",
@@ -85,7 +85,7 @@ class GateReport:
         return "\n".join([
             "### Cloud, clear sky, or not a sky photo? (the gates)", "",
             f"Sky gate: {METHOD} (C={self.c:g}), threshold {self.threshold:.4f} (lets "
-            f"{self.target_cloud_accept:.0%} of validation cloud photos through); AUROC on held-out images "
+            f"{self.target_cloud_accept:.1%} of validation cloud photos through); AUROC on held-out images "
             f"{m['auroc']:.4f}, photos only {m['auroc_photos']:.4f}."
             + ("" if self.clear_sky_threshold is None else
                f" Clear-sky gate threshold {self.clear_sky_threshold:.4f} (at most "
