@@ -43,9 +43,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config import Recipe
     from tqdm.auto import tqdm
 
+    from ..config import Recipe
     from ..gate import fit_gates
     from . import CliError
 
@@ -63,8 +63,11 @@ def run(args: argparse.Namespace) -> int:
     def progress(part: str, done: int, total: int) -> None:
         # one bar per part (fit, valid, held out); tqdm also logs sparsely when stderr is a file,
         # so a 20-minute first run in CI or under nohup is never silent
-        bar = bars.get(part) or bars.setdefault(part, tqdm(total=total, desc=f"embedding {part} images",
-                                                            unit="img", file=sys.stderr, mininterval=5))
+        # quiet under --json, as `cloudatlas evaluate --json` is
+        if part not in bars:
+            bars[part] = tqdm(total=total, desc=f"embedding {part} images", unit="img", file=sys.stderr,
+                              mininterval=5, disable=args.json)
+        bar = bars[part]
         bar.update(done - bar.n)
         if done >= total:
             bar.close()
