@@ -159,8 +159,8 @@ class GateConfig:
     not_sky: str = option(help="photos of anything but the sky", flag="not-cloud", metavar="DIR")
     clear_sky: str | None = option(None, help="photos of skies with no cloud: adds the clear-sky gate",
                                    flag="clear-sky", metavar="DIR")
-    target_accept: float = option(0.97, help="share of validation cloud photos the sky gate lets through")
-    max_cloud_as_clear: float = option(0.01, help="largest share of validation cloud photos the clear-sky "
+    target_accept: float = option(0.985, help="share of validation cloud photos the sky gate lets through")
+    max_cloud_as_clear: float = option(0.001, help="largest share of validation cloud photos the clear-sky "
                                                   "gate may call clear")
     seed: int = option(0, help="seed of the gates' split of not-sky and clear-sky photos and of the "
                                "generated negatives", flag="gate-seed")

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     changes = overrides(args)
     target = changes.get("gate.target_accept")
     if target is not None and not 0.5 <= target < 1:
-        raise CliError("--target-accept must be between 0.5 and 1, e.g. 0.97.")
+        raise CliError("--target-accept must be between 0.5 and 1, e.g. 0.985.")
     recipe = Recipe.from_folder(args.data) if args.data else Recipe.load(args.recipe)
     recipe.override(**changes)
     if recipe.gate is None:
