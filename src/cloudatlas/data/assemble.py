@@ -20,11 +20,14 @@ relabel) apply, so the evaluation parts are the same however the data were clean
 from __future__ import annotations
 
 import csv
+import os
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..config import Recipe, SourceSpec
 from ..errors import DataError
@@ -181,20 +184,24 @@ def crop_hashes(paths: list[Path], crops=LEAK_CROPS) -> np.ndarray:
         cached = {}  # a damaged cache is rebuilt, never trusted
     key = ",".join(map(str, crops))
     out = np.zeros((len(paths), len(crops)), dtype=np.uint64)
-    fresh = 0
+    stamps: dict[int, str] = {}
     for i, path in enumerate(paths):
         try:
             st = path.stat()
         except OSError:
             continue
-        stamp = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{key}"
-        row = cached.get(stamp)
-        if row is None:
-            row = cached[stamp] = [str(v) for v in _crop_hash_row(path, crops)]
-            fresh += 1
-        out[i] = [int(v) for v in row]
+        stamps[i] = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{key}"
+    fresh = [i for i, stamp in stamps.items() if stamp not in cached]
     if fresh:
+        # Pillow releases the GIL while it decodes and resizes: one thread per core.
+        bar = tqdm(total=len(fresh), desc="leak check", unit="photo", leave=False, disable=None)
+        with bar, ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            for i, row in zip(fresh, pool.map(lambda i: _crop_hash_row(paths[i], crops), fresh)):
+                cached[stamps[i]] = [str(v) for v in row]
+                bar.update()
         write_json_atomic(store, cached)
+    for i, stamp in stamps.items():
+        out[i] = [int(v) for v in cached[stamp]]
     return out
 
 
