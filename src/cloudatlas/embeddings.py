@@ -3,8 +3,9 @@
 Everything that judges photos by a backbone's features goes through here: the cloud gates, the
 label-issue search, the teacher's frozen probes. ``Classifier.preprocess`` decodes each image
 once (the model's own preprocessing, pixel cap included), ``Classifier.embed_pixels`` runs the
-batch. The cache (``EmbeddingCache``) is one ``.npz`` per model file, keyed by the model's
-SHA-256; each entry has a ``stamp`` (a file's size and modification time, or a generator's
+batch. The cache (``EmbeddingCache``) is one ``.npz`` per network, keyed by the SHA-256 of the
+part of the graph that computes the embedding (``embedding_fingerprint``: refitting the gates or
+the calibration, or recording figures, keeps the cache); each entry has a ``stamp`` (a file's size and modification time, or a generator's
 version) so a changed image is embedded again and a stale vector is never reused.
 """
 from __future__ import annotations
@@ -44,11 +45,31 @@ def file_item(key: str, path: str | os.PathLike) -> EmbedItem:
     return EmbedItem(key, Path(path), file_stamp(path))
 
 
+def embedding_fingerprint(model_path: str | os.PathLike) -> str:
+    """SHA-256 of the sub-graph from ``image`` to ``embedding`` (its input shape, nodes and weights):
+    what the vectors depend on, and nothing the gates, the calibration or the metadata add. A
+    model without that output is fingerprinted by its whole file."""
+    import hashlib
+
+    import onnx
+    import onnx.utils
+
+    try:
+        proto = onnx.load(str(model_path))
+        sub = onnx.utils.Extractor(proto).extract_model([proto.graph.input[0].name], ["embedding"])
+    except Exception:  # no embedding output, or a graph onnx cannot cut: the whole file, always right
+        return file_sha256(model_path)
+    digest = hashlib.sha256()
+    for part in [*sub.graph.input, *sub.graph.node, *sorted(sub.graph.initializer, key=lambda t: t.name)]:
+        digest.update(part.SerializeToString(deterministic=True))
+    return digest.hexdigest()
+
+
 class EmbeddingCache:
-    """``<directory>/embeddings-<model sha256>.npz``: keys, stamps and vectors."""
+    """``<directory>/embeddings-<embedding fingerprint>.npz``: keys, stamps and vectors."""
 
     def __init__(self, directory: str | os.PathLike, model_path: str | os.PathLike):
-        self.path = Path(directory) / f"embeddings-{file_sha256(model_path)[:16]}.npz"
+        self.path = Path(directory) / f"embeddings-{embedding_fingerprint(model_path)[:16]}.npz"
         self.vectors: dict[str, tuple[str, np.ndarray]] = {}
         self._dirty = False
         try:
