@@ -93,7 +93,8 @@ def main() -> None:
     for name, probs in views.items():
         r = probability_report(np.stack(probs), y, clf.labels)
         recall = " ".join(f"{k} {v:.2f}" for k, v in r["recall"].items())
-        print(f"{name:28s} {r['top1']:6.3f} {r['top3']:6.3f} {r.get('level', float('nan')):6.3f} {r['ece']:6.3f}  {recall}")
+        level = r.get("level", float("nan"))
+        print(f"{name:28s} {r['top1']:6.3f} {r['top3']:6.3f} {level:6.3f} {r['ece']:6.3f}  {recall}")
 
 
 if __name__ == "__main__":

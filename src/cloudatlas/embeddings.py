@@ -5,8 +5,9 @@ label-issue search, the teacher's frozen probes. ``Classifier.preprocess`` decod
 once (the model's own preprocessing, pixel cap included), ``Classifier.embed_pixels`` runs the
 batch. The cache (``EmbeddingCache``) is one ``.npz`` per network, keyed by the SHA-256 of the
 part of the graph that computes the embedding (``embedding_fingerprint``: refitting the gates or
-the calibration, or recording figures, keeps the cache); each entry has a ``stamp`` (a file's size and modification time, or a generator's
-version) so a changed image is embedded again and a stale vector is never reused.
+the calibration, or recording figures, keeps the cache); each entry has a ``stamp`` (a file's
+size and modification time, or a generator's version) so a changed image is embedded again and
+a stale vector is never reused.
 """
 from __future__ import annotations
 

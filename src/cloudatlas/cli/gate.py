@@ -61,9 +61,9 @@ def run(args: argparse.Namespace) -> int:
     bars: dict = {}
 
     def progress(part: str, done: int, total: int) -> None:
-        # one bar per part (fit, valid, held out); tqdm also logs sparsely when stderr is a file,
-        # so a 20-minute first run in CI or under nohup is never silent
-        # quiet under --json, as `cloudatlas evaluate --json` is
+        # One bar per part (fit, valid, held out). tqdm also logs sparsely when stderr is a file, so
+        # a 20-minute first run in CI or under nohup is never silent; --json keeps it quiet, as
+        # `cloudatlas evaluate --json` does.
         if part not in bars:
             bars[part] = tqdm(total=total, desc=f"embedding {part} images", unit="img", file=sys.stderr,
                               mininterval=5, disable=args.json)
